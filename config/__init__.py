@@ -1,0 +1,70 @@
+"""What an office edits: settings, calendar overrides, rules and templates (配置).
+
+:func:`load` parses ``settings.toml`` once into a frozen :class:`Settings`; a bad value raises
+:class:`ConfigError` naming the file, the key and what is accepted. Nothing happens at import.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CONFIG_DIR = Path(__file__).parent
+KEYS = ("database_url", "timezone", "calendars_dir", "evidence_dir")
+
+
+class ConfigError(ValueError):
+    """A settings file or variable holds a value the engine cannot use."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str
+    """SQLAlchemy URL of the store."""
+    timezone: ZoneInfo
+    """Zone in which calendar days are counted."""
+    calendars_dir: Path
+    """Folder of per-year official calendar files."""
+    evidence_dir: Path
+    """Folder where evidence files are stored."""
+
+
+def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read ``settings.toml`` from ``config_dir`` (``RECTIFLOW_CONFIG_DIR`` or this folder).
+
+    Raises:
+        ConfigError: unreadable TOML, an unknown key, or an unknown time zone.
+    """
+    env = dict(os.environ if environ is None else environ)
+    folder = Path(config_dir or env.get("RECTIFLOW_CONFIG_DIR") or CONFIG_DIR)
+    raw = _read(folder / "settings.toml")
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{folder / 'settings.toml'}: 未知配置项 {', '.join(unknown)}；可用：{', '.join(KEYS)}")
+    tz_name = env.get("RECTIFLOW_TIMEZONE") or raw.get("timezone", "Asia/Shanghai")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"timezone「{tz_name}」不是有效的时区名，例如 Asia/Shanghai") from exc
+    return Settings(
+        database_url=env.get("RECTIFLOW_DATABASE_URL") or raw.get("database_url", "sqlite:///rectiflow.db"),
+        timezone=tz,
+        calendars_dir=folder / raw.get("calendars_dir", "calendars"),
+        evidence_dir=Path(raw.get("evidence_dir", "evidence")),
+    )
+
+
+def _read(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    bad = [k for k, v in data.items() if not isinstance(v, str)]
+    if bad:
+        raise ConfigError(f"{path}: {', '.join(bad)} 应为字符串")
+    return data

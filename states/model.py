@@ -1,0 +1,220 @@
+"""The SQLAlchemy model (typed ORM) of notices, items, departments, users and their records.
+
+Times are stored as UTC (:class:`UTCDateTime`); calendar dates (received, due, closed) are
+plain dates in the office's time zone. Item state is written only by :mod:`states.service`;
+``version`` is SQLAlchemy's ``version_id_col``, so every UPDATE of an item checks the version
+it was read at and a concurrent change surfaces as ``StaleDataError`` (turned into
+:class:`states.errors.Conflict` by the service).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES: tuple[str, ...] = ("office", "department", "leader", "admin")
+ROLE_LABELS = {"office": "督查办", "department": "科室人员", "leader": "院领导", "admin": "管理员"}
+DEPARTMENT_ROLES: tuple[str, ...] = ("lead", "cooperating")
+EXTENSION_STATUSES: tuple[str, ...] = ("pending", "approved", "denied")
+TARGETS: tuple[str, ...] = ("measures_due", "completion_due")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime, stored naive-UTC so SQLite and PostgreSQL agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC time")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dt.date: Date(), dict[str, Any]: JSON()}
+
+
+class Department(Base):
+    """A department (科室 / 股室 / 处室): a unit that leads or helps with items."""
+
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    #: "functional" (职能科室), "clinical" (临床科室) or "other"; 各职能科 expands over a kind.
+    kind: Mapped[str] = mapped_column(String(20), default="functional")
+
+
+class User(Base):
+    """A person who acts in the engine, with one role."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('office','department','leader','admin')", name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    title: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[Department | None] = relationship()
+
+
+class Notice(Base):
+    """The source document (通报 / 督查反馈 / 考评结果) whose problems become items."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    issuer: Mapped[str] = mapped_column(String(200))
+    doc_number: Mapped[str | None] = mapped_column(String(100))
+    received_on: Mapped[dt.date]
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    items: Mapped[list[Item]] = relationship(back_populates="notice", order_by="Item.seq")
+
+
+class ItemDepartment(Base):
+    """Links an item to a lead (牵头) or cooperating (配合) department."""
+
+    __tablename__ = "item_departments"
+    __table_args__ = (CheckConstraint("role IN ('lead','cooperating')", name="role"),)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class Item(Base):
+    """One problem to rectify (整改事项), with its targets and lifecycle state."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('issued','assigned','measures_filed','verified','closed','withdrawn')", name="state"
+        ),
+        UniqueConstraint("notice_id", "seq"),
+        Index("ix_items_state_measures_due", "state", "measures_due"),
+        Index("ix_items_state_completion_due", "state", "completion_due"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    lead_leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(20), default="issued")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    start_on: Mapped[dt.date]
+    measures_rule: Mapped[str | None] = mapped_column(String(40))
+    measures_due: Mapped[dt.date | None]
+    completion_rule: Mapped[str | None] = mapped_column(String(40))
+    completion_due: Mapped[dt.date | None]
+    #: a due date was computed over a year without official calendar data
+    provisional: Mapped[bool] = mapped_column(default=False)
+    measures: Mapped[str | None] = mapped_column(Text)
+    measures_filed_on: Mapped[dt.date | None]
+    closed_on: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    notice: Mapped[Notice] = relationship(back_populates="items")
+    departments: Mapped[list[ItemDepartment]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ItemDepartment.role.desc()"
+    )
+    lead_leader: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def lead_names(self) -> list[str]:
+        return [d.department.name for d in self.departments if d.role == "lead"]
+
+    @property
+    def cooperating_names(self) -> list[str]:
+        return [d.department.name for d in self.departments if d.role == "cooperating"]
+
+
+class ItemEvent(Base):
+    """Append-only record of everything done to an item: who, when, from, to, why."""
+
+    __tablename__ = "item_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime]
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None]
+    actor: Mapped[User | None] = relationship()
+
+
+class Extension(Base):
+    """A request to move one target of an item (延期申请) and its decision."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','approved','denied')", name="status"),
+        CheckConstraint("target IN ('measures_due','completion_due')", name="target"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    target: Mapped[str] = mapped_column(String(20))
+    current_due: Mapped[dt.date | None]
+    requested_due: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[dt.datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Evidence(Base):
+    """A file filed as proof of measures (佐证材料); the bytes live at ``stored_path``."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("item_events.id"))
+    file_name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_path: Mapped[str] = mapped_column(String(500))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime]

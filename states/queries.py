@@ -1,0 +1,228 @@
+"""The read side: item views, the overdue ledger (台账) and per-department figures.
+
+Everything here takes ``today`` (the office's calendar day, derived from the injected clock at
+the edge) and answers in set-based queries; nothing here writes.
+
+Definitions the figures use:
+
+- the *pending target* of an open item is ``measures_due`` until measures are filed (or
+  ``completion_due`` when it has no measures target), then ``completion_due``;
+- an item is *overdue* when its pending target is before ``today``; its overdue working days
+  are the working days in (target, today];
+- a closed item was *closed on time* when its closure day is not after its last target
+  (``completion_due``, else ``measures_due``; an item without targets is on time);
+- withdrawn items (撤销) count in no rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from states.calendar import WorkingCalendar
+from states.errors import STATE_LABELS
+from states.lifecycle import OPEN_STATES
+from states.model import Department, Item, ItemDepartment, ItemEvent, Notice, User
+from states.permissions import ROLES_SEEING_ALL, Actor
+
+BEFORE_MEASURES = ("issued", "assigned")
+AFTER_MEASURES = ("measures_filed", "verified")
+
+PENDING_DUE: ColumnElement[dt.date | None] = case(
+    (Item.state.in_(BEFORE_MEASURES), func.coalesce(Item.measures_due, Item.completion_due)),
+    (Item.state.in_(AFTER_MEASURES), Item.completion_due),
+    else_=None,
+)
+FINAL_DUE = func.coalesce(Item.completion_due, Item.measures_due)
+CLOSED_ON_TIME = and_(Item.state == "closed", or_(FINAL_DUE.is_(None), Item.closed_on <= FINAL_DUE))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemView:
+    """One row of the ledger, as every interface shows it."""
+
+    id: int
+    notice_id: int
+    seq: int
+    category: str
+    title: str
+    state: str
+    state_label: str
+    lead_departments: list[str]
+    cooperating_departments: list[str]
+    lead_leader: str | None
+    measures_due: dt.date | None
+    completion_due: dt.date | None
+    provisional: bool
+    pending_target: str | None
+    pending_due: dt.date | None
+    overdue_workdays: int
+    closed_on: dt.date | None
+    closed_on_time: bool | None
+    version: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepartmentStats:
+    """Closure figures of one lead department (or of all items, as 合计)."""
+
+    department: str
+    total: int
+    closed: int
+    closed_on_time: int
+    overdue: int
+    withdrawn: int
+
+    @property
+    def closure_rate(self) -> float:
+        return round(self.closed / self.total, 4) if self.total else 0.0
+
+    @property
+    def on_time_rate(self) -> float:
+        """Share of closed items that were closed on time."""
+        return round(self.closed_on_time / self.closed, 4) if self.closed else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self) | {"closure_rate": self.closure_rate, "on_time_rate": self.on_time_rate}
+
+
+def pending(item: Item) -> tuple[str | None, dt.date | None]:
+    """The pending target of an item and its date (``(None, None)`` when done or without targets)."""
+    if item.state in BEFORE_MEASURES and item.measures_due is not None:
+        return "measures_due", item.measures_due
+    if item.state in OPEN_STATES and item.completion_due is not None:
+        return "completion_due", item.completion_due
+    return None, None
+
+
+def overdue_workdays(due: dt.date | None, today: dt.date, calendar: WorkingCalendar) -> int:
+    """Working days in (due, today], or 0 when nothing is due or the target is not passed."""
+    if due is None or today <= due:
+        return 0
+    return calendar.workdays_between(due, today)
+
+
+def view(item: Item, today: dt.date, calendar: WorkingCalendar) -> ItemView:
+    target, due = pending(item)
+    final = item.completion_due or item.measures_due
+    on_time = None if item.closed_on is None else (final is None or item.closed_on <= final)
+    return ItemView(
+        id=item.id, notice_id=item.notice_id, seq=item.seq, category=item.category, title=item.title,
+        state=item.state, state_label=STATE_LABELS[item.state], lead_departments=item.lead_names,
+        cooperating_departments=item.cooperating_names,
+        lead_leader=item.lead_leader.name if item.lead_leader else None,
+        measures_due=item.measures_due, completion_due=item.completion_due, provisional=item.provisional,
+        pending_target=target, pending_due=due, overdue_workdays=overdue_workdays(due, today, calendar),
+        closed_on=item.closed_on, closed_on_time=on_time, version=item.version,
+    )  # fmt: skip
+
+
+def _visible(actor: Actor) -> ColumnElement[bool] | None:
+    if actor.role in ROLES_SEEING_ALL:
+        return None
+    mine = select(ItemDepartment.item_id).where(ItemDepartment.department_id == actor.department_id)
+    return Item.id.in_(mine)
+
+
+def list_items(
+    session: Session,
+    calendar: WorkingCalendar,
+    actor: Actor,
+    today: dt.date,
+    *,
+    notice_id: int | None = None,
+    department: str | None = None,
+    state: str | None = None,
+    overdue: bool = False,
+) -> list[ItemView]:
+    """Items the actor may see, filtered, in notice and sequence order.
+
+    Args:
+        department: only items this department leads or helps with.
+        state: only items in this state.
+        overdue: only open items whose pending target is before ``today``.
+    """
+    q = select(Item).order_by(Item.notice_id, Item.seq)
+    conditions = [
+        _visible(actor),
+        Item.notice_id == notice_id if notice_id is not None else None,
+        Item.state == state if state else None,
+        today > PENDING_DUE if overdue else None,
+    ]
+    if department:
+        dept_items = select(ItemDepartment.item_id).join(Department).where(Department.name == department)
+        conditions.append(Item.id.in_(dept_items))
+    q = q.where(*[c for c in conditions if c is not None])
+    return [view(i, today, calendar) for i in session.scalars(q)]
+
+
+def _counts(today: dt.date) -> tuple[Any, ...]:
+    return (
+        func.count(Item.id).filter(Item.state != "withdrawn"),
+        func.count(Item.id).filter(Item.state == "closed"),
+        func.count(Item.id).filter(CLOSED_ON_TIME),
+        func.count(Item.id).filter(today > PENDING_DUE),
+        func.count(Item.id).filter(Item.state == "withdrawn"),
+    )
+
+
+def _stats(name: str, row: Any) -> DepartmentStats:
+    total, closed, on_time, overdue, withdrawn = row
+    return DepartmentStats(
+        department=name,
+        total=total,
+        closed=closed,
+        closed_on_time=on_time,
+        overdue=overdue,
+        withdrawn=withdrawn,
+    )
+
+
+def department_stats(session: Session, actor: Actor, today: dt.date) -> list[DepartmentStats]:
+    """Per lead department: items, closed, closed on time, overdue as of ``today``, withdrawn.
+
+    An item with several lead departments counts for each of them. A department member sees only
+    the row of their own department.
+    """
+    q = (
+        select(Department.name, *_counts(today))
+        .join(ItemDepartment, ItemDepartment.department_id == Department.id)
+        .join(Item, Item.id == ItemDepartment.item_id)
+        .where(ItemDepartment.role == "lead")
+        .group_by(Department.id, Department.name)
+        .order_by(Department.id)
+    )
+    if actor.role not in ROLES_SEEING_ALL:
+        q = q.where(Department.id == actor.department_id)
+    return [_stats(r[0], r[1:]) for r in session.execute(q)]
+
+
+def overall_stats(session: Session, actor: Actor, today: dt.date, label: str = "合计") -> DepartmentStats:
+    """The same figures over every item the actor may see, each item counted once."""
+    q = select(*_counts(today))
+    visible = _visible(actor)
+    if visible is not None:
+        q = q.where(visible)
+    return _stats(label, session.execute(q).one())
+
+
+def notices(session: Session) -> list[Notice]:
+    return list(session.scalars(select(Notice).order_by(Notice.id)))
+
+
+def events(session: Session, item_id: int) -> list[tuple[ItemEvent, str | None]]:
+    """The item's events, oldest first, with the actor's name."""
+    q = (
+        select(ItemEvent, User.name)
+        .outerjoin(User, User.id == ItemEvent.actor_id)
+        .where(ItemEvent.item_id == item_id)
+        .order_by(ItemEvent.id)
+    )
+    return [(e, name) for e, name in session.execute(q).tuples()]
