@@ -70,7 +70,11 @@ class State:
         if self._app is None:
             self._app = bootstrap(database_url=self.db, today=parse_date(self.today, "--today"))
         if migrated and not is_current(self._app.engine):
-            raise InvalidInput("数据库", self._app.engine.url.render_as_string(), "未初始化或版本过旧，请先运行 rectiflow init")
+            raise InvalidInput(
+                "数据库",
+                self._app.engine.url.render_as_string(),
+                "未初始化或版本过旧，请先运行 rectiflow init",
+            )
         return self._app
 
     @contextmanager
@@ -100,7 +104,9 @@ def state(ctx: typer.Context) -> State:
 @cli.callback()
 def _globals(
     ctx: typer.Context,
-    db: str | None = typer.Option(None, "--db", envvar="RECTIFLOW_DATABASE_URL", help="数据库 URL 或 SQLite 文件路径"),
+    db: str | None = typer.Option(
+        None, "--db", envvar="RECTIFLOW_DATABASE_URL", help="数据库 URL 或 SQLite 文件路径"
+    ),
     today: str | None = typer.Option(None, "--today", envvar="RECTIFLOW_TODAY", help="模拟“今天” YYYY-MM-DD"),
     user: str | None = typer.Option(None, "--as", envvar="RECTIFLOW_USER", help="操作人用户名"),
 ) -> None:

@@ -57,7 +57,9 @@ def demo(
 
 
 @dept_cli.command("add")
-def dept_add(ctx: typer.Context, name: str, kind: str = typer.Option("functional", help="functional|clinical|other")) -> None:
+def dept_add(
+    ctx: typer.Context, name: str, kind: str = typer.Option("functional", help="functional|clinical|other")
+) -> None:
     """新增科室。"""
     st = state(ctx)
     with st.session() as s:
@@ -89,8 +91,16 @@ def user_add(
     """新增用户。"""
     st = state(ctx)
     with st.session() as s:
-        u = org.add_user(s, st.actor(s, required=False), username=username, name=name, role=role,
-                         department=dept, email=email, title=title)  # fmt: skip
+        u = org.add_user(
+            s,
+            st.actor(s, required=False),
+            username=username,
+            name=name,
+            role=role,
+            department=dept,
+            email=email,
+            title=title,
+        )
     console.print(f"已新增用户 {u.username}（{u.name}，{u.role}）")
 
 
@@ -98,9 +108,16 @@ def user_add(
 def user_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """列出用户。"""
     with state(ctx).session() as s:
-        rows = [{"username": u.username, "name": u.name, "role": u.role,
-                 "department": u.department.name if u.department else None, "email": u.email}
-                for u in org.users(s)]  # fmt: skip
+        rows = [
+            {
+                "username": u.username,
+                "name": u.name,
+                "role": u.role,
+                "department": u.department.name if u.department else None,
+                "email": u.email,
+            }
+            for u in org.users(s)
+        ]
     if as_json:
         return emit_json(rows)
     for r in rows:
@@ -120,8 +137,16 @@ def notice_add(
     received_on = parse_date(received, "--received")
     assert received_on is not None
     with st.session() as s:
-        n = service.create_notice(s, st.app().env, st.actor(s), st.now(), title=title, issuer=issuer,
-                                  received_on=received_on, doc_number=doc)  # fmt: skip
+        n = service.create_notice(
+            s,
+            st.app().env,
+            st.actor(s),
+            st.now(),
+            title=title,
+            issuer=issuer,
+            received_on=received_on,
+            doc_number=doc,
+        )
     console.print(f"已登记通报 {n.id}：{n.title}")
 
 
@@ -129,8 +154,16 @@ def notice_add(
 def notice_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """列出通报。"""
     with state(ctx).session() as s:
-        rows = [{"id": n.id, "title": n.title, "issuer": n.issuer, "doc_number": n.doc_number,
-                 "received_on": n.received_on.isoformat()} for n in queries.notices(s)]  # fmt: skip
+        rows = [
+            {
+                "id": n.id,
+                "title": n.title,
+                "issuer": n.issuer,
+                "doc_number": n.doc_number,
+                "received_on": n.received_on.isoformat(),
+            }
+            for n in queries.notices(s)
+        ]
     if as_json:
         return emit_json(rows)
     for r in rows:
@@ -147,20 +180,32 @@ def item_add(
     coop: str | None = typer.Option(None, help="配合科室，多个用逗号分隔"),
     detail: str | None = typer.Option(None, help="问题详情"),
     leader: str | None = typer.Option(None, help="牵头领导（用户名）"),
-    measures: str | None = typer.Option(None, help="整改措施期限规则：workdays:N | days:N | fixed:YYYY-MM-DD | complaint"),
+    measures: str | None = typer.Option(
+        None, help="整改措施期限规则：workdays:N | days:N | fixed:YYYY-MM-DD | complaint"
+    ),
     completion: str | None = typer.Option(None, help="整改完成期限规则（同上）"),
     start: str | None = typer.Option(None, help="起算日（不计入），默认为收文日期"),
 ) -> None:
     """登记整改事项。"""
     st = state(ctx)
-    spec = service.ItemSpec(category=category, title=title, detail=detail, lead_departments=split_names(lead),
-                            cooperating_departments=split_names(coop), lead_leader=leader, measures_rule=measures,
-                            completion_rule=completion, start_on=parse_date(start, "--start"))  # fmt: skip
+    spec = service.ItemSpec(
+        category=category,
+        title=title,
+        detail=detail,
+        lead_departments=split_names(lead),
+        cooperating_departments=split_names(coop),
+        lead_leader=leader,
+        measures_rule=measures,
+        completion_rule=completion,
+        start_on=parse_date(start, "--start"),
+    )
     with st.session() as s:
         (item,) = service.create_items(s, st.app().env, notice, [spec], st.actor(s), st.now())
         v = queries.view(item, st.app().today(), st.app().env.calendar)
-    console.print(f"已登记事项 {v.id}：{v.title}  整改措施期限 {v.measures_due or '—'}  完成期限 {v.completion_due or '—'}"
-                  + ("（暂定）" if v.provisional else ""))  # fmt: skip
+    console.print(
+        f"已登记事项 {v.id}：{v.title}  整改措施期限 {v.measures_due or '—'}  完成期限 {v.completion_due or '—'}"
+        + ("（暂定）" if v.provisional else "")
+    )
 
 
 @item_cli.command("show")
@@ -176,9 +221,23 @@ def item_show(ctx: typer.Context, item_id: int, as_json: bool = typer.Option(Fal
         events = queries.events(s, item_id)
         actions = service.available_actions(item, actor) if actor else []
     if as_json:
-        return emit_json(v.as_json() | {"actions": actions, "events": [
-            {"at": e.at.isoformat(), "actor": name, "action": e.action, "from": e.from_state, "to": e.to_state,
-             "reason": e.reason} for e, name in events]})  # fmt: skip
+        return emit_json(
+            v.as_json()
+            | {
+                "actions": actions,
+                "events": [
+                    {
+                        "at": e.at.isoformat(),
+                        "actor": name,
+                        "action": e.action,
+                        "from": e.from_state,
+                        "to": e.to_state,
+                        "reason": e.reason,
+                    }
+                    for e, name in events
+                ],
+            }
+        )
     item_detail(console, v, events, actions, st.app().env)
 
 
@@ -195,8 +254,16 @@ def items_list(
     st = state(ctx)
     with st.session() as s:
         actor = st.actor(s, required=False) or CONSOLE_READER
-        rows = queries.list_items(s, st.app().env.calendar, actor, st.app().today(), notice_id=notice,
-                                  department=dept, state=state_, overdue=overdue)  # fmt: skip
+        rows = queries.list_items(
+            s,
+            st.app().env.calendar,
+            actor,
+            st.app().today(),
+            notice_id=notice,
+            department=dept,
+            state=state_,
+            overdue=overdue,
+        )
     if as_json:
         return emit_json([r.as_json() for r in rows])
     items_table(console, rows)
@@ -249,7 +316,9 @@ def close(ctx: typer.Context, item_id: int, note: str | None = typer.Option(None
 
 
 @cli.command()
-def reopen(ctx: typer.Context, item_id: int, reason: str = typer.Option(..., help="重新打开原因（如回头看发现反弹）")) -> None:
+def reopen(
+    ctx: typer.Context, item_id: int, reason: str = typer.Option(..., help="重新打开原因（如回头看发现反弹）")
+) -> None:
     """重新打开已销号事项（督查办，须写原因）。"""
     _lifecycle(ctx, "reopen", item_id=item_id, reason=reason)
 
@@ -273,16 +342,18 @@ def ext_request(
     new_due = parse_date(to, "--to")
     assert new_due is not None
     with st.session() as s:
-        ext = service.request_extension(s, st.app().env, item_id, st.actor(s), st.now(), target=target,
-                                        new_due=new_due, reason=reason)  # fmt: skip
+        ext = service.request_extension(
+            s, st.app().env, item_id, st.actor(s), st.now(), target=target, new_due=new_due, reason=reason
+        )
     console.print(f"已提交延期申请 {ext.id}：事项 {item_id} 延期至 {ext.requested_due}，待审批")
 
 
 def _decide(ctx: typer.Context, extension_id: int, approve: bool, note: str | None) -> None:
     st = state(ctx)
     with st.session() as s:
-        ext = service.decide_extension(s, st.app().env, extension_id, st.actor(s), st.now(), approve=approve,
-                                       note=note)  # fmt: skip
+        ext = service.decide_extension(
+            s, st.app().env, extension_id, st.actor(s), st.now(), approve=approve, note=note
+        )
     console.print(f"延期申请 {ext.id} 已{'批准' if approve else '驳回'}")
 
 
@@ -304,8 +375,10 @@ def ext_list(ctx: typer.Context, pending: bool = typer.Option(False, "--pending"
     with state(ctx).session() as s:
         rows = service.extensions(s, pending_only=pending)
     for e in rows:
-        console.print(f"{e.id:>4}  事项 {e.item_id}  {e.target}  {e.current_due} → {e.requested_due}  "
-                      f"{service.EXTENSION_LABELS[e.status]}  {e.reason}")  # fmt: skip
+        console.print(
+            f"{e.id:>4}  事项 {e.item_id}  {e.target}  {e.current_due} → {e.requested_due}  "
+            f"{service.EXTENSION_LABELS[e.status]}  {e.reason}"
+        )
 
 
 @cli.command()
@@ -319,16 +392,27 @@ def deadline(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """计算期限：打印到期日 YYYY-MM-DD，暂定时后跟 provisional。"""
-    chosen = [r for r in (f"workdays:{workdays}" if workdays is not None else None,
-                          f"days:{days}" if days is not None else None, rule) if r]  # fmt: skip
+    chosen = [
+        r
+        for r in (
+            f"workdays:{workdays}" if workdays is not None else None,
+            f"days:{days}" if days is not None else None,
+            rule,
+        )
+        if r
+    ]
     if len(chosen) != 1:
-        raise InvalidInput("期限", " ".join(chosen) or "（未给出）", "请给出 --workdays、--days 或 --rule 中的一个")
+        raise InvalidInput(
+            "期限", " ".join(chosen) or "（未给出）", "请给出 --workdays、--days 或 --rule 中的一个"
+        )
     start = parse_date(from_, "--from")
     assert start is not None
     parsed = parse_rule(chosen[0])
     due = compute_due(parsed, start, departments, state(ctx).app(migrated=False).env.calendar)
     if as_json:
-        return emit_json({"due": due.date.isoformat(), "provisional": due.provisional, "rule": describe_rule(parsed)})
+        return emit_json(
+            {"due": due.date.isoformat(), "provisional": due.provisional, "rule": describe_rule(parsed)}
+        )
     console.print(due.date.isoformat() + (" provisional" if due.provisional else ""), highlight=False)
 
 

@@ -26,8 +26,19 @@ from states.store import upgrade
 RECEIVED = dt.date(2026, 9, 15)
 TIMELINE_WORKDAYS = 32
 
-DEPARTMENTS = ["绩效考核办公室", "医务科", "输血科", "感染管理科", "药剂科", "财务科", "人事科", "医保办",
-               "医患关系科", "物价科", "设备科"]  # fmt: skip
+DEPARTMENTS = [
+    "绩效考核办公室",
+    "医务科",
+    "输血科",
+    "感染管理科",
+    "药剂科",
+    "财务科",
+    "人事科",
+    "医保办",
+    "医患关系科",
+    "物价科",
+    "设备科",
+]
 
 # (username, name, role, department, title)
 PEOPLE = [
@@ -58,35 +69,126 @@ class Plan:
     withdraw_on: int | None = None
 
 
-def _spec(category: str, title: str, lead: str, leader: str, coop: tuple[str, ...] = (),
-          detail: str | None = None) -> service.ItemSpec:  # fmt: skip
-    return service.ItemSpec(category=category, title=title, detail=detail, lead_departments=[lead],
-                            cooperating_departments=coop, lead_leader=leader, measures_rule="workdays:10",
-                            completion_rule="workdays:25")  # fmt: skip
+def _spec(
+    category: str, title: str, lead: str, leader: str, coop: tuple[str, ...] = (), detail: str | None = None
+) -> service.ItemSpec:
+    return service.ItemSpec(
+        category=category,
+        title=title,
+        detail=detail,
+        lead_departments=[lead],
+        cooperating_departments=coop,
+        lead_leader=leader,
+        measures_rule="workdays:10",
+        completion_rule="workdays:25",
+    )
 
 
 PLANS = [
-    Plan(_spec("医疗方面", "临床核心制度管理落实不到位", "医务科", "fyz_yl",
-               detail="(1)存在丙级病历现象。随机抽取10份病例，1份丙级病历。\n(2)违背疑难病例讨论制度。"),
-         "ywk", file_on=6, close_on=14, rejected_on=8),
-    Plan(_spec("医疗方面", "临床输血管理不规范", "医务科", "fyz_yl", coop=("输血科",),
-               detail="个别非紧急输血申请单中，传染八项情况未填写或填写不规范。"), "ywk", file_on=5, close_on=9),
-    Plan(_spec("药事管理方面", "未严格执行临床合理用药管理", "药剂科", "fyz_yl", detail="存在不合理用药现象。"),
-         "yjk", file_on=7, close_on=12),
-    Plan(_spec("药事管理方面", "药品采购管理不规范", "药剂科", "fyz_cw",
-               detail="国家基本药物采购金额占总采购金额的比例未达到50%基准值。"), "yjk", file_on=None, close_on=None,
-         withdraw_on=4),
-    Plan(_spec("医院感染管理方面", "医院感染防控存在安全隐患", "感染管理科", "fyz_yl",
-               detail="普通临床科室医护人员手卫生依从性有待提高，需加强院感培训。"), "gk", file_on=8, close_on=16),
-    Plan(_spec("医疗纠纷方面", "医疗纠纷处理不规范", "医患关系科", "fyz_yl",
-               detail="医疗纠纷处理资料存在不规范现象。未购买医疗责任保险。"), "yhk", file_on=12, close_on=29),
-    Plan(_spec("财务管理方面", "医务人员支出占业务支出比重较低", "财务科", "fyz_cw", coop=("人事科",),
-               detail="医务人员支出占业务支出占比为34.86%，小于40%目标值。"), "cwk", file_on=9, close_on=30,
-         extension_on=20),
-    Plan(_spec("财务管理方面", "次均住院费用增长幅度大", "财务科", "fyz_cw", coop=("医保办",),
-               detail="次均住院费用增幅为15.37%。"), "cwk", file_on=13, close_on=None),
-    Plan(_spec("财务管理方面", "价格管理不规范", "物价科", "fyz_cw", detail="存在分解项目收费现象。"),
-         "wjk", file_on=4, close_on=8),
+    Plan(
+        _spec(
+            "医疗方面",
+            "临床核心制度管理落实不到位",
+            "医务科",
+            "fyz_yl",
+            detail="(1)存在丙级病历现象。随机抽取10份病例，1份丙级病历。\n(2)违背疑难病例讨论制度。",
+        ),
+        "ywk",
+        file_on=6,
+        close_on=14,
+        rejected_on=8,
+    ),
+    Plan(
+        _spec(
+            "医疗方面",
+            "临床输血管理不规范",
+            "医务科",
+            "fyz_yl",
+            coop=("输血科",),
+            detail="个别非紧急输血申请单中，传染八项情况未填写或填写不规范。",
+        ),
+        "ywk",
+        file_on=5,
+        close_on=9,
+    ),
+    Plan(
+        _spec(
+            "药事管理方面", "未严格执行临床合理用药管理", "药剂科", "fyz_yl", detail="存在不合理用药现象。"
+        ),
+        "yjk",
+        file_on=7,
+        close_on=12,
+    ),
+    Plan(
+        _spec(
+            "药事管理方面",
+            "药品采购管理不规范",
+            "药剂科",
+            "fyz_cw",
+            detail="国家基本药物采购金额占总采购金额的比例未达到50%基准值。",
+        ),
+        "yjk",
+        file_on=None,
+        close_on=None,
+        withdraw_on=4,
+    ),
+    Plan(
+        _spec(
+            "医院感染管理方面",
+            "医院感染防控存在安全隐患",
+            "感染管理科",
+            "fyz_yl",
+            detail="普通临床科室医护人员手卫生依从性有待提高，需加强院感培训。",
+        ),
+        "gk",
+        file_on=8,
+        close_on=16,
+    ),
+    Plan(
+        _spec(
+            "医疗纠纷方面",
+            "医疗纠纷处理不规范",
+            "医患关系科",
+            "fyz_yl",
+            detail="医疗纠纷处理资料存在不规范现象。未购买医疗责任保险。",
+        ),
+        "yhk",
+        file_on=12,
+        close_on=29,
+    ),
+    Plan(
+        _spec(
+            "财务管理方面",
+            "医务人员支出占业务支出比重较低",
+            "财务科",
+            "fyz_cw",
+            coop=("人事科",),
+            detail="医务人员支出占业务支出占比为34.86%，小于40%目标值。",
+        ),
+        "cwk",
+        file_on=9,
+        close_on=30,
+        extension_on=20,
+    ),
+    Plan(
+        _spec(
+            "财务管理方面",
+            "次均住院费用增长幅度大",
+            "财务科",
+            "fyz_cw",
+            coop=("医保办",),
+            detail="次均住院费用增幅为15.37%。",
+        ),
+        "cwk",
+        file_on=13,
+        close_on=None,
+    ),
+    Plan(
+        _spec("财务管理方面", "价格管理不规范", "物价科", "fyz_cw", detail="存在分解项目收费现象。"),
+        "wjk",
+        file_on=4,
+        close_on=8,
+    ),
 ]
 
 
@@ -102,8 +204,10 @@ def run_demo(db: str, *, fresh: bool, console: Console) -> None:
         _organisation(s)
     days = _working_days(app, TIMELINE_WORKDAYS)
     notice_id, item_ids = _register(app, days[0])
-    console.print(f"[bold]通报已登记[/bold]：关于20xx年县级公立医院综合绩效考评情况的通报（x卫健医[2026]5号），"
-                  f"{len(item_ids)} 个整改事项；收文 {RECEIVED}，整改措施期限10个工作日，整改完成期限25个工作日。")  # fmt: skip
+    console.print(
+        f"[bold]通报已登记[/bold]：关于20xx年县级公立医院综合绩效考评情况的通报（x卫健医[2026]5号），"
+        f"{len(item_ids)} 个整改事项；收文 {RECEIVED}，整改措施期限10个工作日，整改完成期限25个工作日。"
+    )
     for n, day in enumerate(days, start=1):
         for line in _day(app, n, day, item_ids):
             console.print(f"{day} 第{n:>2}个工作日  {line}", markup=False)
@@ -121,8 +225,16 @@ def _organisation(s: Session) -> None:
         org.add_department(s, None, name)
     admin = None
     for username, name, role, dept, title in PEOPLE:
-        org.add_user(s, admin, username=username, name=name, role=role, department=dept, title=title,
-                     email=f"{username}@hospital.example.cn")  # fmt: skip
+        org.add_user(
+            s,
+            admin,
+            username=username,
+            name=name,
+            role=role,
+            department=dept,
+            title=title,
+            email=f"{username}@hospital.example.cn",
+        )
         admin = admin or org.actor(s, "admin")
 
 
@@ -136,8 +248,16 @@ def _register(app: App, day: dt.date) -> tuple[int, list[int]]:
     now = _at(app, day, 9)
     with app.sessions() as s:
         office = org.actor(s, "jxb")
-        notice = service.create_notice(s, app.env, office, now, title="关于20xx年县级公立医院综合绩效考评情况的通报",
-                                       issuer="xx县卫生健康委员会", doc_number="x卫健医[2026]5号", received_on=day)  # fmt: skip
+        notice = service.create_notice(
+            s,
+            app.env,
+            office,
+            now,
+            title="关于20xx年县级公立医院综合绩效考评情况的通报",
+            issuer="xx县卫生健康委员会",
+            doc_number="x卫健医[2026]5号",
+            received_on=day,
+        )
         items = service.create_items(s, app.env, notice.id, [p.spec for p in PLANS], office, now)
         return notice.id, [i.id for i in items]
 
@@ -156,15 +276,18 @@ def _day(app: App, n: int, day: dt.date, item_ids: list[int]) -> list[str]:
     return lines
 
 
-def _act(app: App, s: Session, n: int, day: dt.date, plan: Plan, item_id: int,
-         office: Actor, leader: Actor) -> list[str]:  # fmt: skip
+def _act(
+    app: App, s: Session, n: int, day: dt.date, plan: Plan, item_id: int, office: Actor, leader: Actor
+) -> list[str]:
     env, title = app.env, plan.spec.title
     dept = org.actor(s, plan.filer)
     if n == 1:
         service.assign(s, env, item_id, office, _at(app, day, 9), note="请按期整改")
         return [f"交办：{title}"]
     if n == plan.withdraw_on:
-        service.withdraw(s, env, item_id, office, _at(app, day, 10), reason="经核实，采购比例符合省平台要求，撤销该事项")
+        service.withdraw(
+            s, env, item_id, office, _at(app, day, 10), reason="经核实，采购比例符合省平台要求，撤销该事项"
+        )
         return [f"撤销：{title}（经核实符合规定）"]
     out = []
     if n in (plan.file_on, _refile(plan)):
@@ -186,12 +309,21 @@ def _refile(plan: Plan) -> int | None:
     return None if plan.rejected_on is None else plan.rejected_on + 2
 
 
-def _extend(app: App, s: Session, day: dt.date, item_id: int, dept: Actor,
-            leader: Actor, title: str) -> list[str]:  # fmt: skip
+def _extend(
+    app: App, s: Session, day: dt.date, item_id: int, dept: Actor, leader: Actor, title: str
+) -> list[str]:
     item = service.get_item(s, item_id)
     assert item.completion_due is not None
     new_due = app.env.calendar.add_workdays(item.completion_due, 10).date
-    ext = service.request_extension(s, app.env, item_id, dept, _at(app, day, 9), target="completion_due",
-                                    new_due=new_due, reason="需待年度绩效分配方案经职代会通过")  # fmt: skip
+    ext = service.request_extension(
+        s,
+        app.env,
+        item_id,
+        dept,
+        _at(app, day, 9),
+        target="completion_due",
+        new_due=new_due,
+        reason="需待年度绩效分配方案经职代会通过",
+    )
     service.decide_extension(s, app.env, ext.id, leader, _at(app, day, 16), approve=True, note="同意")
     return [f"延期获批：{title}，完成期限延至 {new_due}"]

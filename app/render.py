@@ -24,17 +24,31 @@ def pct(x: float) -> str:
     return f"{x * 100:.1f}%"
 
 
-def department_table(console: Console, rows: Sequence[DepartmentStats], total: DepartmentStats, title: str) -> None:
+def department_table(
+    console: Console, rows: Sequence[DepartmentStats], total: DepartmentStats, title: str
+) -> None:
     """各科室统计表: items, closed, closed on time, overdue, closure rate, on-time rate."""
     t = Table(title=title, show_footer=True)
     t.add_column("科室", footer=total.department)
-    for label, attr in (("事项", "total"), ("已销号", "closed"), ("按期销号", "closed_on_time"), ("逾期", "overdue")):
+    for label, attr in (
+        ("事项", "total"),
+        ("已销号", "closed"),
+        ("按期销号", "closed_on_time"),
+        ("逾期", "overdue"),
+    ):
         t.add_column(label, justify="right", footer=str(getattr(total, attr)))
     t.add_column("销号率", justify="right", footer=pct(total.closure_rate))
     t.add_column("按期率", justify="right", footer=pct(total.on_time_rate))
     for r in rows:
-        t.add_row(r.department, str(r.total), str(r.closed), str(r.closed_on_time),
-                  f"[red]{r.overdue}[/red]" if r.overdue else "0", pct(r.closure_rate), pct(r.on_time_rate))  # fmt: skip
+        t.add_row(
+            r.department,
+            str(r.total),
+            str(r.closed),
+            str(r.closed_on_time),
+            f"[red]{r.overdue}[/red]" if r.overdue else "0",
+            pct(r.closure_rate),
+            pct(r.on_time_rate),
+        )
     console.print(t)
     if total.withdrawn:
         console.print(f"另有 {total.withdrawn} 个事项已撤销，不计入上述比率。")
@@ -53,15 +67,23 @@ def items_table(console: Console, rows: Sequence[ItemView]) -> None:
 
 
 def item_detail(
-    console: Console, v: ItemView, events: Sequence[tuple[ItemEvent, str | None]], actions: Sequence[str], env: Env
+    console: Console,
+    v: ItemView,
+    events: Sequence[tuple[ItemEvent, str | None]],
+    actions: Sequence[str],
+    env: Env,
 ) -> None:
     """One item: its facts, its targets, its history and what the actor may do now."""
     console.print(f"[bold]事项 {v.id}[/bold]（通报 {v.notice_id} 第 {v.seq} 项）{v.category}")
     console.print(f"问题：{v.title}", markup=False)
-    console.print(f"牵头科室：{'、'.join(v.lead_departments)}  配合科室：{'、'.join(v.cooperating_departments) or '—'}"
-                  f"  牵头领导：{v.lead_leader or '—'}")  # fmt: skip
-    console.print(f"状态：{v.state_label}  整改措施期限：{v.measures_due or '—'}  整改完成期限：{v.completion_due or '—'}"
-                  + ("（暂定：涉及尚无官方日历的年份）" if v.provisional else ""))  # fmt: skip
+    console.print(
+        f"牵头科室：{'、'.join(v.lead_departments)}  配合科室：{'、'.join(v.cooperating_departments) or '—'}"
+        f"  牵头领导：{v.lead_leader or '—'}"
+    )
+    console.print(
+        f"状态：{v.state_label}  整改措施期限：{v.measures_due or '—'}  整改完成期限：{v.completion_due or '—'}"
+        + ("（暂定：涉及尚无官方日历的年份）" if v.provisional else "")
+    )
     if v.overdue_workdays:
         console.print(f"[red]已逾期 {v.overdue_workdays} 个工作日[/red]")
     t = Table(title="办理记录")
@@ -69,7 +91,12 @@ def item_detail(
         t.add_column(label, overflow="fold")
     for e, name in events:
         change = f"{STATE_LABELS.get(e.from_state or '', '')}→{STATE_LABELS.get(e.to_state or '', '')}"
-        t.add_row(e.at.astimezone(env.tz).strftime("%Y-%m-%d %H:%M"), name or "系统",
-                  EVENT_LABELS.get(e.action, e.action), change, e.reason or "")  # fmt: skip
+        t.add_row(
+            e.at.astimezone(env.tz).strftime("%Y-%m-%d %H:%M"),
+            name or "系统",
+            EVENT_LABELS.get(e.action, e.action),
+            change,
+            e.reason or "",
+        )
     console.print(t)
     console.print("可做操作：" + ("、".join(ACTION_LABELS.get(a, a) for a in actions) or "无"))

@@ -43,7 +43,9 @@ def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) 
     raw = _read(folder / "settings.toml")
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
-        raise ConfigError(f"{folder / 'settings.toml'}: 未知配置项 {', '.join(unknown)}；可用：{', '.join(KEYS)}")
+        raise ConfigError(
+            f"{folder / 'settings.toml'}: 未知配置项 {', '.join(unknown)}；可用：{', '.join(KEYS)}"
+        )
     tz_name = env.get("RECTIFLOW_TIMEZONE") or raw.get("timezone", "Asia/Shanghai")
     try:
         tz = ZoneInfo(tz_name)

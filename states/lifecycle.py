@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from transitions import Machine, MachineError
 
@@ -26,7 +27,7 @@ DONE_STATES: frozenset[str] = frozenset({"closed", "withdrawn"})
 #: Actions that need a reason (退回、重新打开、撤销 must say why).
 REASON_REQUIRED: frozenset[str] = frozenset({"reject", "reopen", "withdraw"})
 
-TRANSITIONS: tuple[dict[str, object], ...] = (
+TRANSITIONS: tuple[dict[str, Any], ...] = (
     {"trigger": "assign", "source": "issued", "dest": "assigned"},
     {"trigger": "file_measures", "source": "assigned", "dest": "measures_filed"},
     {"trigger": "verify", "source": "measures_filed", "dest": "verified"},
@@ -76,7 +77,7 @@ def sources(action: str) -> frozenset[str]:
     for t in TRANSITIONS:
         if t["trigger"] == action:
             src = t["source"]
-            out.update([src] if isinstance(src, str) else src)  # type: ignore[arg-type]
+            out.update([src] if isinstance(src, str) else src)
     return frozenset(out)
 
 
@@ -105,7 +106,7 @@ def _edges() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {s: set() for s in STATES}
     for t in TRANSITIONS:
         src = t["source"]
-        for s in [src] if isinstance(src, str) else src:  # type: ignore[union-attr]
+        for s in [src] if isinstance(src, str) else src:
             graph[str(s)].add(str(t["dest"]))
     return graph
 

@@ -24,9 +24,8 @@ def department_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not wanted:
         return {}
-    found = dict(
-        session.execute(select(Department.name, Department.id).where(Department.name.in_(wanted))).all()
-    )
+    rows = session.execute(select(Department.name, Department.id).where(Department.name.in_(wanted)))
+    found: dict[str, int] = {name: id_ for name, id_ in rows}
     missing = [n for n in wanted if n not in found]
     if missing:
         raise NotFound("科室", "、".join(missing))

@@ -114,14 +114,26 @@ def view(item: Item, today: dt.date, calendar: WorkingCalendar) -> ItemView:
     final = item.completion_due or item.measures_due
     on_time = None if item.closed_on is None else (final is None or item.closed_on <= final)
     return ItemView(
-        id=item.id, notice_id=item.notice_id, seq=item.seq, category=item.category, title=item.title,
-        state=item.state, state_label=STATE_LABELS[item.state], lead_departments=item.lead_names,
+        id=item.id,
+        notice_id=item.notice_id,
+        seq=item.seq,
+        category=item.category,
+        title=item.title,
+        state=item.state,
+        state_label=STATE_LABELS[item.state],
+        lead_departments=item.lead_names,
         cooperating_departments=item.cooperating_names,
         lead_leader=item.lead_leader.name if item.lead_leader else None,
-        measures_due=item.measures_due, completion_due=item.completion_due, provisional=item.provisional,
-        pending_target=target, pending_due=due, overdue_workdays=overdue_workdays(due, today, calendar),
-        closed_on=item.closed_on, closed_on_time=on_time, version=item.version,
-    )  # fmt: skip
+        measures_due=item.measures_due,
+        completion_due=item.completion_due,
+        provisional=item.provisional,
+        pending_target=target,
+        pending_due=due,
+        overdue_workdays=overdue_workdays(due, today, calendar),
+        closed_on=item.closed_on,
+        closed_on_time=on_time,
+        version=item.version,
+    )
 
 
 def _visible(actor: Actor) -> ColumnElement[bool] | None:

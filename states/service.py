@@ -306,9 +306,14 @@ def withdraw(
 
 #: Past-tense labels of the actions, for confirmations (事项 3 已交办).
 ACTION_DONE = {
-    "assign": "交办", "file_measures": "提交整改措施", "verify": "核验通过", "reject": "退回",
-    "close": "销号", "reopen": "重新打开", "withdraw": "撤销",
-}  # fmt: skip
+    "assign": "交办",
+    "file_measures": "提交整改措施",
+    "verify": "核验通过",
+    "reject": "退回",
+    "close": "销号",
+    "reopen": "重新打开",
+    "withdraw": "撤销",
+}
 
 EXTENSION_LABELS = {"pending": "待审批", "approved": "已批准", "denied": "已驳回"}
 

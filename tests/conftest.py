@@ -1,0 +1,95 @@
+"""Shared fixtures: the calendar, real stores (SQLite file; PostgreSQL when configured), an organisation.
+
+PostgreSQL tests run when ``RECTIFLOW_TEST_PG_URL`` is set (``.ci/run`` sets it and fails on
+their skips); each test gets a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from states.calendar import WorkingCalendar
+from states.service import Env
+from states.store import make_engine, normalize_url, session_factory, upgrade
+from tests.factories import Org, build_org
+
+PG_URL = os.environ.get("RECTIFLOW_TEST_PG_URL")
+PG_SKIP = (
+    "PostgreSQL not configured: set RECTIFLOW_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+)
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def calendar() -> WorkingCalendar:
+    return WorkingCalendar.official()
+
+
+@pytest.fixture
+def env(calendar: WorkingCalendar) -> Env:
+    return Env(calendar=calendar)
+
+
+def _pg_engine(schema: str) -> Engine:
+    assert PG_URL
+    return make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+
+
+@pytest.fixture(params=BACKENDS)
+def bare_engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Engine]:
+    """An empty database of each backend (no schema yet)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"{tmp_path}/rectiflow.db")
+        yield engine
+    else:
+        if not PG_URL:
+            pytest.skip(PG_SKIP)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(normalize_url(PG_URL))
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        engine = _pg_engine(schema)
+        yield engine
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+    assert engine.pool.checkedout() == 0, "a test leaked a connection"  # type: ignore[attr-defined]
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(bare_engine: Engine) -> Engine:
+    """A migrated database of each backend."""
+    upgrade(bare_engine)
+    return bare_engine
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def org(session: Session) -> Org:
+    return build_org(session)
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """09:00 Beijing time on 2026-09-15, the day the demo notice arrives."""
+    return dt.datetime(2026, 9, 15, 1, 0, tzinfo=dt.UTC)
