@@ -406,10 +406,9 @@ def _new_item(session: Session, env: Env, notice: Notice, spec: ItemSpec, seq: i
         raise InvalidInput("问题", spec.title, "不能为空")
     if not spec.lead_departments:
         raise InvalidInput("牵头科室", "", "至少需要一个牵头科室")
-    leads = department_ids(session, spec.lead_departments)
-    coops = department_ids(
-        session, [d for d in spec.cooperating_departments if d not in spec.lead_departments]
-    )
+    ids = department_ids(session, [*spec.lead_departments, *spec.cooperating_departments])
+    leads = {n: ids[n.strip()] for n in spec.lead_departments}
+    coops = {n: ids[n.strip()] for n in spec.cooperating_departments if n not in leads}
     item = Item(
         notice_id=notice.id,
         seq=seq,

@@ -87,15 +87,13 @@ def item(session: Session, env: service.Env, o: Org, now: dt.datetime, **kw: obj
 
 
 def drive(session: Session, env: service.Env, o: Org, item_id: int, upto: str, now: dt.datetime) -> None:
-    """Move an item along the main path until it reaches ``upto``."""
-    steps = [
-        ("assigned", service.assign, o.office, {}),
-        ("measures_filed", service.file_measures, o.medical, {"measures": "已组织全员培训"}),
-        ("verified", service.verify, o.office, {}),
-        ("closed", service.close, o.office, {}),
-    ]
-    for state, fn, who, kw in steps:
-        if service.get_item(session, item_id).state == upto:
-            return
+    """Move an item along the main path (from wherever it is) until it reaches ``upto``."""
+    steps = {
+        "issued": (service.assign, o.office, {}),
+        "assigned": (service.file_measures, o.medical, {"measures": "已组织全员培训"}),
+        "measures_filed": (service.verify, o.office, {}),
+        "verified": (service.close, o.office, {}),
+    }
+    while (state := service.get_item(session, item_id).state) != upto:
+        fn, who, kw = steps[state]
         fn(session, env, item_id, who, now, **kw)
-        assert service.get_item(session, item_id).state == state
