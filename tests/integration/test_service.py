@@ -33,7 +33,9 @@ def _events(session: Session, item_id: int) -> list[tuple[str, str | None, str |
     return [(e.action, e.from_state, e.to_state) for e in rows]
 
 
-def test_main_path_writes_state_version_and_events(session: Session, env: Env, org: Org, now: dt.datetime) -> None:
+def test_main_path_writes_state_version_and_events(
+    session: Session, env: Env, org: Org, now: dt.datetime
+) -> None:
     it = item(session, env, org, now)
     drive(session, env, org, it.id, "closed", now + LATER)
     session.expire_all()
@@ -48,7 +50,9 @@ def test_main_path_writes_state_version_and_events(session: Session, env: Env, o
     ]
 
 
-def test_persistence_round_trip(sessions: sessionmaker[Session], env: Env, org: Org, now: dt.datetime) -> None:
+def test_persistence_round_trip(
+    sessions: sessionmaker[Session], env: Env, org: Org, now: dt.datetime
+) -> None:
     with sessions() as s:
         it = item(s, env, org, now)
         drive(s, env, org, it.id, "measures_filed", now)
@@ -85,9 +89,18 @@ def test_invalid_transition_is_refused_and_changes_nothing(
 
 
 @pytest.mark.parametrize("action", ["reject", "reopen", "withdraw"])
-def test_send_backs_need_a_reason(session: Session, env: Env, org: Org, now: dt.datetime, action: str) -> None:
+def test_send_backs_need_a_reason(
+    session: Session, env: Env, org: Org, now: dt.datetime, action: str
+) -> None:
     it = item(session, env, org, now)
-    drive(session, env, org, it.id, {"reject": "measures_filed", "reopen": "closed", "withdraw": "assigned"}[action], now)
+    drive(
+        session,
+        env,
+        org,
+        it.id,
+        {"reject": "measures_filed", "reopen": "closed", "withdraw": "assigned"}[action],
+        now,
+    )
     with pytest.raises(InvalidTransition, match="必须填写原因"):
         service.LIFECYCLE[action](session, env, it.id, org.office, now, reason="  ")
 
@@ -102,7 +115,9 @@ def test_reopen_returns_to_the_department(session: Session, env: Env, org: Org, 
 
 
 @pytest.mark.parametrize("state", ["issued", "assigned", "measures_filed", "verified"])
-def test_withdraw_from_every_open_state(session: Session, env: Env, org: Org, now: dt.datetime, state: str) -> None:
+def test_withdraw_from_every_open_state(
+    session: Session, env: Env, org: Org, now: dt.datetime, state: str
+) -> None:
     it = item(session, env, org, now)
     drive(session, env, org, it.id, state, now)
     service.withdraw(session, env, it.id, org.office, now, reason="经核实不属于本院问题")
@@ -110,7 +125,9 @@ def test_withdraw_from_every_open_state(session: Session, env: Env, org: Org, no
     assert service.available_actions(it, org.office) == []
 
 
-def test_permissions_are_enforced_and_change_nothing(session: Session, env: Env, org: Org, now: dt.datetime) -> None:
+def test_permissions_are_enforced_and_change_nothing(
+    session: Session, env: Env, org: Org, now: dt.datetime
+) -> None:
     it = item(session, env, org, now)
     with pytest.raises(PermissionDenied):
         service.assign(session, env, it.id, org.leader, now)
@@ -136,7 +153,9 @@ def test_available_actions_per_role(session: Session, env: Env, org: Org, now: d
     assert service.available_actions(it, org.leader) == []
 
 
-def test_expected_version_detects_a_stale_form(session: Session, env: Env, org: Org, now: dt.datetime) -> None:
+def test_expected_version_detects_a_stale_form(
+    session: Session, env: Env, org: Org, now: dt.datetime
+) -> None:
     it = item(session, env, org, now)
     with pytest.raises(Conflict, match="已被他人同时修改"):
         service.assign(session, env, it.id, org.office, now, expected_version=it.version - 1)
@@ -148,7 +167,9 @@ def test_unknown_item_and_department(session: Session, env: Env, org: Org, now: 
         service.assign(session, env, 999, org.office, now)
     nid = notice(session, env, org, now)
     with pytest.raises(NotFound, match="科室「宣传科、后勤科」不存在"):
-        service.create_items(session, env, nid, [item_spec(lead=("宣传科",), coop=("后勤科",))], org.office, now)
+        service.create_items(
+            session, env, nid, [item_spec(lead=("宣传科",), coop=("后勤科",))], org.office, now
+        )
 
 
 def test_create_items_is_all_or_nothing(session: Session, env: Env, org: Org, now: dt.datetime) -> None:
@@ -173,7 +194,9 @@ def test_complaint_rule_depends_on_departments(
     assert (it.measures_due, it.completion_due, it.provisional) == (due, None, False)
 
 
-def test_extension_moves_the_deadline_not_the_state(session: Session, env: Env, org: Org, now: dt.datetime) -> None:
+def test_extension_moves_the_deadline_not_the_state(
+    session: Session, env: Env, org: Org, now: dt.datetime
+) -> None:
     it = item(session, env, org, now)
     drive(session, env, org, it.id, "assigned", now)
     old = it.completion_due
@@ -250,7 +273,9 @@ def test_overdue_and_department_figures(session: Session, env: Env, org: Org, no
     today = dt.date(2026, 10, 9)
     views = {v.title: v for v in queries.list_items(session, env.calendar, org.office, today)}
     assert (views["仍逾期"].pending_target, views["仍逾期"].overdue_workdays) == ("measures_due", 3)
-    assert [v.title for v in queries.list_items(session, env.calendar, org.office, today, overdue=True)] == ["仍逾期"]
+    assert [v.title for v in queries.list_items(session, env.calendar, org.office, today, overdue=True)] == [
+        "仍逾期"
+    ]
     stats = {s.department: s.as_json() for s in queries.department_stats(session, org.office, today)}
     assert stats["医务科"] | {} == {"department": "医务科", "total": 2, "closed": 2, "closed_on_time": 1, "overdue": 0,
                                     "withdrawn": 0, "closure_rate": 1.0, "on_time_rate": 0.5}  # fmt: skip

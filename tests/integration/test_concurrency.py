@@ -1,0 +1,74 @@
+"""Two transitions racing on one item over real, separate connections: one wins, the other gets
+a conflict, and nothing half-written remains."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from states import service
+from states.errors import Conflict
+from states.model import ItemEvent
+from states.service import Env
+from tests.factories import Org, build_org, drive, item
+
+
+def _race(sessions: sessionmaker[Session], calls: list[Callable[[Session], object]]) -> list[object]:
+    """Each call gets its own session; both read the item, then both write at once."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(k: int) -> None:
+        with sessions() as s:
+            service.get_item(s, 1)  # read first, like a user who opened the form
+            barrier.wait()
+            try:
+                results[k] = calls[k](s)
+            except Exception as exc:  # the loser's error is the result under test
+                results[k] = exc
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_verify_and_withdraw_race(sessions: sessionmaker[Session], env: Env, now: dt.datetime) -> None:
+    with sessions() as s:
+        o: Org = build_org(s)
+        it = item(s, env, o, now)
+        assert it.id == 1
+        drive(s, env, o, it.id, "measures_filed", now)
+        version = it.version
+    results = _race(sessions, [
+        lambda s: service.verify(s, env, 1, o.office, now),
+        lambda s: service.withdraw(s, env, 1, o.office, now, reason="重复登记"),
+    ])  # fmt: skip
+    conflicts = [r for r in results if isinstance(r, Conflict)]
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert (len(winners), len(conflicts)) == (1, 1), results
+    with sessions() as s:
+        final = service.get_item(s, 1)
+        assert final.version == version + 1
+        assert final.state in ("verified", "withdrawn")
+        actions = s.scalars(
+            select(ItemEvent.action).where(ItemEvent.item_id == 1).order_by(ItemEvent.id)
+        ).all()
+        assert actions[-1] == {"verified": "verify", "withdrawn": "withdraw"}[final.state]
+        assert s.scalar(select(func.count(ItemEvent.id)).where(ItemEvent.item_id == 1)) == 4
+
+
+def test_same_action_twice_applies_once(sessions: sessionmaker[Session], env: Env, now: dt.datetime) -> None:
+    with sessions() as s:
+        o = build_org(s)
+        item(s, env, o, now)
+    results = _race(sessions, [lambda s: service.assign(s, env, 1, o.office, now)] * 2)
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Item"]
+    with sessions() as s:
+        assert s.scalars(select(ItemEvent.action).where(ItemEvent.item_id == 1)).all() == ["create", "assign"]
