@@ -93,3 +93,13 @@ def org(session: Session) -> Org:
 def now() -> dt.datetime:
     """09:00 Beijing time on 2026-09-15, the day the demo notice arrives."""
     return dt.datetime(2026, 9, 15, 1, 0, tzinfo=dt.UTC)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With ``RECTIFLOW_REQUIRE_PG=1`` (CI), a skipped PostgreSQL test is a failure."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get("RECTIFLOW_REQUIRE_PG") == "1" and item.get_closest_marker("postgres"):
+        report.outcome = "failed"
+        report.longrepr = f"PostgreSQL test skipped although RECTIFLOW_REQUIRE_PG=1: {report.longrepr}"
