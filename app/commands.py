@@ -9,9 +9,9 @@ import typer
 from app import files
 from app.cli import cli, console, emit_json, parse_date, split_names, state
 from app.render import department_table, item_detail, items_table
-from states import org, queries, service
+from states import extensions, intake, org, queries, service
 from states.deadlines import compute_due, describe_rule, parse_rule
-from states.errors import InvalidInput, NotFound
+from states.errors import ACTION_LABELS, STATE_LABELS, InvalidInput, NotFound
 from states.permissions import CONSOLE_READER, can_see
 from states.store import upgrade
 
@@ -137,7 +137,7 @@ def notice_add(
     received_on = parse_date(received, "--received")
     assert received_on is not None
     with st.session() as s:
-        n = service.create_notice(
+        n = intake.create_notice(
             s,
             st.app().env,
             st.actor(s),
@@ -188,7 +188,7 @@ def item_add(
 ) -> None:
     """登记整改事项。"""
     st = state(ctx)
-    spec = service.ItemSpec(
+    spec = intake.ItemSpec(
         category=category,
         title=title,
         detail=detail,
@@ -200,7 +200,7 @@ def item_add(
         start_on=parse_date(start, "--start"),
     )
     with st.session() as s:
-        (item,) = service.create_items(s, st.app().env, notice, [spec], st.actor(s), st.now())
+        (item,) = intake.create_items(s, st.app().env, notice, [spec], st.actor(s), st.now())
         v = queries.view(item, st.app().today(), st.app().env.calendar)
     console.print(
         f"已登记事项 {v.id}：{v.title}  整改措施期限 {v.measures_due or '—'}  完成期限 {v.completion_due or '—'}"
@@ -273,9 +273,8 @@ def _lifecycle(ctx: typer.Context, action: str, **kw: object) -> None:
     st = state(ctx)
     item_id = kw.pop("item_id")
     with st.session() as s:
-        item = service.LIFECYCLE[action](s, st.app().env, item_id, st.actor(s), st.now(), **kw)
-        label = queries.view(item, st.app().today(), st.app().env.calendar).state_label
-    console.print(f"事项 {item.id} 已{service.ACTION_DONE[action]}，当前状态：{label}")
+        done = service.LIFECYCLE[action](s, st.app().env, item_id, st.actor(s), st.now(), **kw)
+    console.print(f"事项 {done.item_id} 已{ACTION_LABELS[action]}，当前状态：{STATE_LABELS[done.to_state]}")
 
 
 @cli.command()
@@ -342,7 +341,7 @@ def ext_request(
     new_due = parse_date(to, "--to")
     assert new_due is not None
     with st.session() as s:
-        ext = service.request_extension(
+        ext = extensions.request_extension(
             s, st.app().env, item_id, st.actor(s), st.now(), target=target, new_due=new_due, reason=reason
         )
     console.print(f"已提交延期申请 {ext.id}：事项 {item_id} 延期至 {ext.requested_due}，待审批")
@@ -351,7 +350,7 @@ def ext_request(
 def _decide(ctx: typer.Context, extension_id: int, approve: bool, note: str | None) -> None:
     st = state(ctx)
     with st.session() as s:
-        ext = service.decide_extension(
+        ext = extensions.decide_extension(
             s, st.app().env, extension_id, st.actor(s), st.now(), approve=approve, note=note
         )
     console.print(f"延期申请 {ext.id} 已{'批准' if approve else '驳回'}")
@@ -373,11 +372,11 @@ def ext_deny(ctx: typer.Context, extension_id: int, note: str = typer.Option(...
 def ext_list(ctx: typer.Context, pending: bool = typer.Option(False, "--pending", help="只看待审批")) -> None:
     """列出延期申请。"""
     with state(ctx).session() as s:
-        rows = service.extensions(s, pending_only=pending)
+        rows = extensions.extensions(s, pending_only=pending)
     for e in rows:
         console.print(
             f"{e.id:>4}  事项 {e.item_id}  {e.target}  {e.current_due} → {e.requested_due}  "
-            f"{service.EXTENSION_LABELS[e.status]}  {e.reason}"
+            f"{extensions.EXTENSION_LABELS[e.status]}  {e.reason}"
         )
 
 
@@ -434,5 +433,5 @@ def recompute(ctx: typer.Context) -> None:
     """新年度日历数据到位后，重新计算暂定期限（有变化的事项记入办理记录）。"""
     st = state(ctx)
     with st.session() as s:
-        changed = service.recompute_deadlines(s, st.app().env, st.actor(s), st.now())
+        changed = intake.recompute_deadlines(s, st.app().env, st.actor(s), st.now())
     console.print(f"已重新计算，{len(changed)} 个事项的期限有变化" + (f"：{changed}" if changed else ""))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import config
 from app.bootstrap import App, bootstrap
 from app.render import department_table
-from states import org, queries, service
+from states import extensions, intake, org, queries, service
 from states.errors import InvalidInput
 from states.permissions import Actor
 from states.store import upgrade
@@ -60,7 +60,7 @@ PEOPLE = [
 class Plan:
     """What happens to one item, in working days after receipt (None: never)."""
 
-    spec: service.ItemSpec
+    spec: intake.ItemSpec
     filer: str
     file_on: int | None
     close_on: int | None
@@ -71,8 +71,8 @@ class Plan:
 
 def _spec(
     category: str, title: str, lead: str, leader: str, coop: tuple[str, ...] = (), detail: str | None = None
-) -> service.ItemSpec:
-    return service.ItemSpec(
+) -> intake.ItemSpec:
+    return intake.ItemSpec(
         category=category,
         title=title,
         detail=detail,
@@ -248,7 +248,7 @@ def _register(app: App, day: dt.date) -> tuple[int, list[int]]:
     now = _at(app, day, 9)
     with app.sessions() as s:
         office = org.actor(s, "jxb")
-        notice = service.create_notice(
+        notice = intake.create_notice(
             s,
             app.env,
             office,
@@ -258,7 +258,7 @@ def _register(app: App, day: dt.date) -> tuple[int, list[int]]:
             doc_number="x卫健医[2026]5号",
             received_on=day,
         )
-        items = service.create_items(s, app.env, notice.id, [p.spec for p in PLANS], office, now)
+        items = intake.create_items(s, app.env, notice.id, [p.spec for p in PLANS], office, now)
         return notice.id, [i.id for i in items]
 
 
@@ -315,7 +315,7 @@ def _extend(
     item = service.get_item(s, item_id)
     assert item.completion_due is not None
     new_due = app.env.calendar.add_workdays(item.completion_due, 10).date
-    ext = service.request_extension(
+    ext = extensions.request_extension(
         s,
         app.env,
         item_id,
@@ -325,5 +325,5 @@ def _extend(
         new_due=new_due,
         reason="需待年度绩效分配方案经职代会通过",
     )
-    service.decide_extension(s, app.env, ext.id, leader, _at(app, day, 16), approve=True, note="同意")
+    extensions.decide_extension(s, app.env, ext.id, leader, _at(app, day, 16), approve=True, note="同意")
     return [f"延期获批：{title}，完成期限延至 {new_due}"]

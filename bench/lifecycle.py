@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, event  # noqa: E402
 
-from states import org, service  # noqa: E402
+from states import intake, org, service  # noqa: E402
 from states.calendar import WorkingCalendar  # noqa: E402
 from states.store import _sqlite_pragmas, make_engine, session_factory, upgrade  # noqa: E402
 
@@ -81,13 +81,13 @@ def populate(path: Path, env: service.Env, items: int, batch: int) -> None:
         org.add_user(s, admin, username=OFFICE, name="督查办", role="office")
         org.add_user(s, admin, username=MEMBER, name="医务科科长", role="department", department=DEPARTMENT)
         office = org.actor(s, OFFICE)
-        notice = service.create_notice(
+        notice = intake.create_notice(
             s, env, office, SETUP_AT, title="基准测试通报", issuer="基准", received_on=SETUP_AT.date()
         )
         notice_id = notice.id
     for first in range(0, items, batch):
         specs = [
-            service.ItemSpec(
+            intake.ItemSpec(
                 category="医疗方面",
                 title=f"事项 {k}",
                 lead_departments=[DEPARTMENT],
@@ -97,7 +97,7 @@ def populate(path: Path, env: service.Env, items: int, batch: int) -> None:
             for k in range(first + 1, min(first + batch, items) + 1)
         ]
         with sessions() as s:  # a fresh session per batch keeps the identity map small
-            service.create_items(s, env, notice_id, specs, org.actor(s, OFFICE), SETUP_AT)
+            intake.create_items(s, env, notice_id, specs, org.actor(s, OFFICE), SETUP_AT)
     engine.dispose()
 
 

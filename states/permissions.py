@@ -50,27 +50,28 @@ class Actor:
     department_id: int | None = None
 
 
-def refusal(actor: Actor, action: str, item: Item | None = None) -> str | None:
-    """Why ``actor`` may not take ``action`` (on ``item``), or ``None`` when allowed.
+def refusal(actor: Actor, action: str, *, lead: bool = False) -> str | None:
+    """Why ``actor`` may not take ``action``, or ``None`` when allowed.
 
     Args:
         actor: the acting user.
         action: an action name from :data:`ROLE_ACTIONS`.
-        item: the item acted on, for department-bound actions.
+        lead: whether the actor's department leads the item acted on (see :func:`leads`);
+            department-bound actions are refused without it.
 
     Returns:
         A Chinese reason, or ``None``.
     """
     if actor.role not in ROLE_ACTIONS.get(action, frozenset()):
         return "角色无此权限"
-    if action in OWN_DEPARTMENT_ACTIONS and item is not None and not leads(actor, item):
+    if action in OWN_DEPARTMENT_ACTIONS and not lead:
         return "只能办理本科室牵头的事项"
     return None
 
 
-def require(actor: Actor, action: str, item: Item | None = None) -> None:
+def require(actor: Actor, action: str, *, lead: bool = False) -> None:
     """Raise :class:`PermissionDenied` unless ``actor`` may take ``action``."""
-    reason = refusal(actor, action, item)
+    reason = refusal(actor, action, lead=lead)
     if reason is not None:
         raise PermissionDenied(actor.username, action, reason)
 

@@ -100,6 +100,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """With ``RECTIFLOW_REQUIRE_PG=1`` (CI), a skipped PostgreSQL test is a failure."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    if report.skipped and os.environ.get("RECTIFLOW_REQUIRE_PG") == "1" and item.get_closest_marker("postgres"):
+    if (
+        report.skipped
+        and os.environ.get("RECTIFLOW_REQUIRE_PG") == "1"
+        and item.get_closest_marker("postgres")
+    ):
         report.outcome = "failed"
         report.longrepr = f"PostgreSQL test skipped although RECTIFLOW_REQUIRE_PG=1: {report.longrepr}"

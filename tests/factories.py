@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from states import org, service
+from states import intake, org, service
 from states.model import Item
 from states.permissions import Actor
 
@@ -46,7 +46,7 @@ def build_org(session: Session) -> Org:
 def notice(
     session: Session, env: service.Env, o: Org, now: dt.datetime, received: dt.date | None = None
 ) -> int:
-    n = service.create_notice(
+    n = intake.create_notice(
         session,
         env,
         o.office,
@@ -67,8 +67,8 @@ def item_spec(
     completion: str | None = "workdays:25",
     category: str = "医疗方面",
     start: dt.date | None = None,
-) -> service.ItemSpec:
-    return service.ItemSpec(
+) -> intake.ItemSpec:
+    return intake.ItemSpec(
         category=category,
         title=title,
         lead_departments=list(lead),
@@ -82,7 +82,7 @@ def item_spec(
 def item(session: Session, env: service.Env, o: Org, now: dt.datetime, **kw: object) -> Item:
     """One item of a new notice, in state ``issued``."""
     nid = notice(session, env, o, now)
-    (it,) = service.create_items(session, env, nid, [item_spec(**kw)], o.office, now)  # type: ignore[arg-type]
+    (it,) = intake.create_items(session, env, nid, [item_spec(**kw)], o.office, now)  # type: ignore[arg-type]
     return it
 
 

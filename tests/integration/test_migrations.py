@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from states import org, service
+from states import extensions, org, service
 from states.model import Base
 from states.service import Env
 from states.store import current_revision, downgrade, head_revision, is_current, session_factory, upgrade
@@ -57,7 +57,7 @@ def test_upgrade_keeps_data_and_it_still_works(bare_engine: Engine, env: Env) ->
             2,
             ["医务科"],
         )
-        ext = service.request_extension(s, env, 1, org.actor(s, "ywk"), now, target="completion_due",
+        ext = extensions.request_extension(s, env, 1, org.actor(s, "ywk"), now, target="completion_due",
                                         new_due=dt.date(2026, 11, 30), reason="设备到货延迟")  # fmt: skip
         assert ext.id == 1
     downgrade(bare_engine, "0001")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from states import queries, service
+from states import extensions, intake, queries, service
 from states.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from states.model import Item, ItemEvent
 from states.service import Env
@@ -167,7 +167,7 @@ def test_unknown_item_and_department(session: Session, env: Env, org: Org, now: 
         service.assign(session, env, 999, org.office, now)
     nid = notice(session, env, org, now)
     with pytest.raises(NotFound, match="科室「宣传科、后勤科」不存在"):
-        service.create_items(
+        intake.create_items(
             session, env, nid, [item_spec(lead=("宣传科",), coop=("后勤科",))], org.office, now
         )
 
@@ -176,7 +176,7 @@ def test_create_items_is_all_or_nothing(session: Session, env: Env, org: Org, no
     nid = notice(session, env, org, now)
     specs = [item_spec(title="第一项"), item_spec(title="第二项", measures="workdays:ten")]
     with pytest.raises(InvalidInput, match="期限规则"):
-        service.create_items(session, env, nid, specs, org.office, now)
+        intake.create_items(session, env, nid, specs, org.office, now)
     assert session.scalar(select(func.count(Item.id))) == 0
 
 
@@ -190,7 +190,7 @@ def test_complaint_rule_depends_on_departments(
 ) -> None:
     nid = notice(session, env, org, now)
     spec = item_spec(title="患者投诉输血等候时间过长", coop=coop, measures="complaint", completion=None)
-    (it,) = service.create_items(session, env, nid, [spec], org.office, now)
+    (it,) = intake.create_items(session, env, nid, [spec], org.office, now)
     assert (it.measures_due, it.completion_due, it.provisional) == (due, None, False)
 
 
@@ -201,18 +201,18 @@ def test_extension_moves_the_deadline_not_the_state(
     drive(session, env, org, it.id, "assigned", now)
     old = it.completion_due
     assert old is not None
-    ext = service.request_extension(session, env, it.id, org.medical, now, target="completion_due",
+    ext = extensions.request_extension(session, env, it.id, org.medical, now, target="completion_due",
                                     new_due=old + dt.timedelta(days=14), reason="需等待设备到货")  # fmt: skip
     with pytest.raises(InvalidTransition, match="已有待审批"):
-        service.request_extension(session, env, it.id, org.medical, now, target="completion_due",
+        extensions.request_extension(session, env, it.id, org.medical, now, target="completion_due",
                                   new_due=old + dt.timedelta(days=20), reason="再次申请")  # fmt: skip
     with pytest.raises(PermissionDenied):
-        service.decide_extension(session, env, ext.id, org.medical, now, approve=True)
-    service.decide_extension(session, env, ext.id, org.leader, now, approve=True, note="同意")
+        extensions.decide_extension(session, env, ext.id, org.medical, now, approve=True)
+    extensions.decide_extension(session, env, ext.id, org.leader, now, approve=True, note="同意")
     assert (it.state, it.completion_due, it.completion_rule) == ("assigned", old + dt.timedelta(days=14),
                                                                  f"fixed:{old + dt.timedelta(days=14)}")  # fmt: skip
     with pytest.raises(InvalidTransition, match="已审批"):
-        service.decide_extension(session, env, ext.id, org.office, now, approve=False)
+        extensions.decide_extension(session, env, ext.id, org.office, now, approve=False)
     assert [a for a, *_ in _events(session, it.id)][-2:] == ["request_extension", "approve_extension"]
 
 
@@ -220,9 +220,9 @@ def test_denied_extension_keeps_the_deadline(session: Session, env: Env, org: Or
     it = item(session, env, org, now)
     old = it.completion_due
     assert old is not None
-    ext = service.request_extension(session, env, it.id, org.medical, now, target="completion_due",
+    ext = extensions.request_extension(session, env, it.id, org.medical, now, target="completion_due",
                                     new_due=old + LATER, reason="人手不足")  # fmt: skip
-    service.decide_extension(session, env, ext.id, org.office, now, approve=False, note="理由不充分")
+    extensions.decide_extension(session, env, ext.id, org.office, now, approve=False, note="理由不充分")
     assert (it.completion_due, ext.status) == (old, "denied")
 
 
@@ -240,15 +240,15 @@ def test_bad_extension_requests(
 ) -> None:
     it = item(session, env, org, now)
     with pytest.raises(InvalidInput, match=message):
-        service.request_extension(session, env, it.id, org.medical, now, **kw)  # type: ignore[arg-type]
-    assert service.extensions(session) == []
+        extensions.request_extension(session, env, it.id, org.medical, now, **kw)  # type: ignore[arg-type]
+    assert extensions.extensions(session) == []
 
 
 def test_department_sees_only_its_items(session: Session, env: Env, org: Org, now: dt.datetime) -> None:
     nid = notice(session, env, org, now)
     specs = [item_spec(title="输血", lead=("医务科",)), item_spec(title="合理用药", lead=("药剂科",)),
              item_spec(title="处方点评", lead=("药剂科",), coop=("医务科",))]  # fmt: skip
-    service.create_items(session, env, nid, specs, org.office, now)
+    intake.create_items(session, env, nid, specs, org.office, now)
     today = now.date()
     seen = {who: [v.title for v in queries.list_items(session, env.calendar, getattr(org, who), today)]
             for who in ("medical", "pharmacy", "office", "leader")}  # fmt: skip
@@ -260,7 +260,7 @@ def test_overdue_and_department_figures(session: Session, env: Env, org: Org, no
     nid = notice(session, env, org, now)
     specs = [item_spec(title=t, lead=(d,)) for t, d in
              [("按期", "医务科"), ("逾期销号", "医务科"), ("仍逾期", "药剂科"), ("撤销", "药剂科")]]  # fmt: skip
-    a, b, c, d = service.create_items(session, env, nid, specs, org.office, now)
+    a, b, c, d = intake.create_items(session, env, nid, specs, org.office, now)
     received = dt.date(2026, 9, 15)
     assert (a.measures_due, a.completion_due) == (nth_workday(received, 10), nth_workday(received, 25))
     assert a.measures_due == dt.date(2026, 9, 29)

@@ -6,7 +6,7 @@ import pytest
 
 from states.errors import PermissionDenied
 from states.model import Item, ItemDepartment
-from states.permissions import Actor, can_see, refusal, require
+from states.permissions import Actor, can_see, leads, refusal, require
 
 MEDICAL, PHARMACY, TRANSFUSION = 1, 2, 3
 ACTORS = {
@@ -46,10 +46,10 @@ def _item() -> Item:
 @pytest.mark.parametrize("who", sorted(ACTORS))
 def test_role_matrix(who: str, action: str) -> None:
     allowed = who in ALLOWED[action]
-    assert (refusal(ACTORS[who], action, _item()) is None) is allowed
+    assert (refusal(ACTORS[who], action, lead=leads(ACTORS[who], _item())) is None) is allowed
     if not allowed:
         with pytest.raises(PermissionDenied) as exc:
-            require(ACTORS[who], action, _item())
+            require(ACTORS[who], action, lead=leads(ACTORS[who], _item()))
         assert exc.value.actor == ACTORS[who].username and "无权" in str(exc.value)
 
 
@@ -58,7 +58,10 @@ def test_unknown_action_is_denied_for_everyone() -> None:
 
 
 def test_department_outside_the_item_is_told_why() -> None:
-    assert refusal(ACTORS["coop_dept"], "file_measures", _item()) == "只能办理本科室牵头的事项"
+    assert (
+        refusal(ACTORS["coop_dept"], "file_measures", lead=leads(ACTORS["coop_dept"], _item()))
+        == "只能办理本科室牵头的事项"
+    )
 
 
 @pytest.mark.parametrize(
