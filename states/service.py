@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -148,11 +148,13 @@ def _move(
         InvalidTransition: not allowed from the current state, or a required reason is missing.
         Conflict: the item changed since it was read (``expected_version`` or a concurrent write).
     """
-    row = session.execute(_READ, {"b_id": item_id}).first()
+    # Core execution on the session's connection: same transaction, none of the ORM's per-call cost.
+    conn = session.connection()
+    row = conn.execute(_READ, {"b_id": item_id}).first()
     if row is None:
         raise ItemNotFound(item_id)
     state, version = row
-    require(actor, action, lead=_leads(session, actor, item_id, action))
+    require(actor, action, lead=_leads(conn, actor, item_id, action))
     if expected_version is not None and version != expected_version:
         raise Conflict(item_id, action)
     new = next_state(state, action)
@@ -162,10 +164,10 @@ def _move(
         raise InvalidTransition(item_id, state, action, "必须填写原因")
     params = {"b_id": item_id, "b_version": version, "b_state": new, "b_now": now}
     params |= {f"b_{k}": v for k, v in (extra or {}).items()}
-    written = session.execute(_UPDATES[action], params).first()
+    written = conn.execute(_UPDATES[action], params).first()
     if written is None:
         raise Conflict(item_id, action)
-    event_id = session.execute(_EVENT, {
+    event_id = conn.execute(_EVENT, {
         "item_id": item_id, "actor_id": actor.id, "at": now, "action": action,
         "from_state": state, "to_state": new, "reason": reason, "data": data,
     }).scalar_one()  # fmt: skip
@@ -174,11 +176,11 @@ def _move(
                       event_id=event_id, at=now)  # fmt: skip
 
 
-def _leads(session: Session, actor: Actor, item_id: int, action: str) -> bool:
+def _leads(conn: Connection, actor: Actor, item_id: int, action: str) -> bool:
     """Whether the actor's department leads the item; asked only when the action depends on it."""
     if action not in OWN_DEPARTMENT_ACTIONS or actor.department_id is None:
         return False
-    return bool(session.execute(_LEADS, {"b_id": item_id, "b_dept": actor.department_id}).scalar())
+    return bool(conn.execute(_LEADS, {"b_id": item_id, "b_dept": actor.department_id}).scalar())
 
 
 def _expire_loaded(session: Session, item_id: int) -> None:
