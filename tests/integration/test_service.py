@@ -4,6 +4,7 @@ extensions, deadlines, visibility and the figures."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import chinese_calendar
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from states import extensions, intake, queries, service
+from states.calendar_files import load_calendar
 from states.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from states.model import Item, ItemEvent
 from states.service import Env
@@ -283,3 +285,22 @@ def test_overdue_and_department_figures(session: Session, env: Env, org: Org, no
     assert [s.department for s in queries.department_stats(session, org.pharmacy, today)] == ["药剂科"]
     total = queries.overall_stats(session, org.office, today)
     assert (total.total, total.closed, total.closed_on_time, total.overdue) == (3, 2, 1, 1)
+
+
+def test_provisional_deadline_recomputed_when_the_year_arrives(
+    session: Session, env: Env, org: Org, now: dt.datetime, tmp_path: Path
+) -> None:
+    nid = notice(session, env, org, now)
+    spec = item_spec(title="跨年整改", measures="workdays:10", completion=None, start=dt.date(2026, 12, 20))
+    (it,) = intake.create_items(session, env, nid, [spec], org.office, now)
+    assert (it.measures_due, it.provisional) == (dt.date(2027, 1, 1), True)  # Mon–Fri fallback for 2027
+    (tmp_path / "2027.toml").write_text(
+        'year = 2027\nrest_days = ["2027-01-01"]\nworkdays = []\n', encoding="utf-8"
+    )
+    official = Env(calendar=load_calendar(tmp_path))
+    assert intake.recompute_deadlines(session, official, org.office, now) == [it.id]
+    session.expire_all()
+    again = service.get_item(session, it.id)
+    assert (again.measures_due, again.provisional) == (dt.date(2027, 1, 4), False)
+    assert _events(session, it.id)[-1] == ("recompute_deadlines", "issued", "issued")
+    assert intake.recompute_deadlines(session, official, org.office, now) == []
