@@ -12,8 +12,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from states.errors import InvalidInput
+from states.escalation import Policy, parse_delivery, parse_policy
+
 CONFIG_DIR = Path(__file__).parent
 KEYS = ("database_url", "timezone", "calendars_dir", "evidence_dir")
+
+
+def load_policy(settings: Settings) -> Policy:
+    """Read ``escalation.toml`` from the settings' folder.
+
+    Raises:
+        ConfigError: unreadable TOML or a value the policy does not accept.
+    """
+    path = settings.config_dir / "escalation.toml"
+    if not path.exists():
+        raise ConfigError(f"{path}: 缺少升级督办策略文件")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return parse_policy(data, parse_delivery(data, settings.timezone))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    except InvalidInput as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
 
 
 class ConfigError(ValueError):
@@ -30,6 +51,8 @@ class Settings:
     """Folder of per-year official calendar files."""
     evidence_dir: Path
     """Folder where evidence files are stored."""
+    config_dir: Path
+    """The folder these settings were read from (policy, templates, notifications)."""
 
 
 def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -56,6 +79,7 @@ def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) 
         timezone=tz,
         calendars_dir=folder / raw.get("calendars_dir", "calendars"),
         evidence_dir=Path(raw.get("evidence_dir", "evidence")),
+        config_dir=folder,
     )
 
 

@@ -213,6 +213,16 @@ class WorkingCalendar:
         i = self._pos(d)
         return d if self._work[i] else self._nth(self._cum[i] + 1, d)
 
+    def workday_at(self, k: int) -> datetime.date:
+        """The working day whose ordinal is ``k`` (the inverse of :meth:`ordinal` on working days).
+
+        Raises:
+            InvalidInput: if ``k`` is outside the calendar.
+        """
+        if k < 1:
+            raise InvalidInput(_FIELD, k, f"超出工作日历范围（{self.first} 至 {self.last}）")
+        return self._nth(k, self.first)
+
     def _pos(self, d: datetime.date) -> int:
         """Index of ``d`` in the arrays, or InvalidInput if it is outside the calendar."""
         i = d.toordinal() - self._first_ord

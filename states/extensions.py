@@ -19,7 +19,7 @@ from states.errors import InvalidInput, InvalidTransition, NotFound
 from states.lifecycle import OPEN_STATES
 from states.model import Extension, Item
 from states.permissions import Actor, leads, require
-from states.service import Env, get_item
+from states.service import Env, get_item, notify
 from states.store import transaction
 
 EXTENSION_LABELS = {"pending": "待审批", "approved": "已批准", "denied": "已驳回"}
@@ -153,6 +153,8 @@ def decide_extension(
         },
     )
     _flush(session, item.id, "decide_extension")
+    notify(session.connection(), env, item.id, "extension_decided", f"x{ext.id}", now,
+           {"approved": approve, "new_due": ext.requested_due.isoformat(), "reason": note})  # fmt: skip
     return ext
 
 

@@ -218,3 +218,48 @@ class Evidence(Base):
     stored_path: Mapped[str] = mapped_column(String(500))
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime]
+
+
+class OutboxMessage(Base):
+    """A message to deliver (发件箱), written in the same transaction as what caused it.
+
+    ``key`` makes every message unique (item, target, level, due date, recipient, channel for
+    escalation levels; the event for transition notices), so writing it twice adds nothing.
+    ``digest_key`` groups what one recipient gets on one channel and day into one delivery.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','sending','sent','dead','cancelled')", name="status"),
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+        Index("ix_outbox_digest_key", "digest_key"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    target: Mapped[str | None] = mapped_column(String(20))
+    due: Mapped[dt.date | None]
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300))
+    digest_key: Mapped[str] = mapped_column(String(400))
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Tick(Base):
+    """A scheduled job's claim on one tick: the first process to insert the row runs the job."""
+
+    __tablename__ = "ticks"
+    job: Mapped[str] = mapped_column(String(50), primary_key=True)
+    tick: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    claimed_at: Mapped[dt.datetime]
+    claimed_by: Mapped[str] = mapped_column(String(100))

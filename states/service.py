@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -28,8 +28,12 @@ from states.calendar import WorkingCalendar
 from states.errors import Conflict, InvalidTransition, ItemNotFound
 from states.lifecycle import ACTIONS, OPEN_STATES, REASON_REQUIRED, next_state
 from states.model import Evidence, Item, ItemDepartment, ItemEvent
+from states.outbox import Delivery, Notice, enqueue, send_slot, single_item
 from states.permissions import OWN_DEPARTMENT_ACTIONS, Actor, leads, refusal, require
 from states.store import transaction
+
+#: Transitions that tell the lead department, and the message kind they queue.
+NOTIFY = {"assign": "assigned", "reject": "sent_back", "close": "closed"}
 
 #: Why an action is refused from a state, when the machine has no edge (shown to users).
 WHY_NOT: dict[str, str] = {
@@ -49,6 +53,8 @@ class Env:
 
     calendar: WorkingCalendar
     tz: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    delivery: Delivery | None = None
+    """How to notify people of transitions (交办、退回、销号、延期审批); ``None`` queues nothing."""
 
     def local_date(self, now: dt.datetime) -> dt.date:
         """The calendar day of ``now`` (aware UTC) in the office's time zone."""
@@ -130,6 +136,7 @@ _EVENT = insert(ItemEvent).returning(ItemEvent.id)
 
 def _move(
     session: Session,
+    env: Env,
     item_id: int,
     action: str,
     actor: Actor,
@@ -171,9 +178,25 @@ def _move(
         "item_id": item_id, "actor_id": actor.id, "at": now, "action": action,
         "from_state": state, "to_state": new, "reason": reason, "data": data,
     }).scalar_one()  # fmt: skip
+    if env.delivery is not None and action in NOTIFY:
+        notify(conn, env, item_id, NOTIFY[action], f"e{event_id}", now, {"reason": reason})
     _expire_loaded(session, item_id)
     return Transition(item_id=item_id, action=action, from_state=state, to_state=new, version=written[0],
                       event_id=event_id, at=now)  # fmt: skip
+
+
+def notify(conn: Connection, env: Env, item_id: int, kind: str, occasion: str, now: dt.datetime,
+           data: dict[str, Any] | None = None) -> int:  # fmt: skip
+    """Queue a ``kind`` message about one item to its lead department, in the caller's transaction.
+
+    Args:
+        occasion: unique per item and kind (the event id), so the message is queued once.
+    """
+    if env.delivery is None:
+        return 0
+    notice = Notice(kind=kind, roles=("department",), key_prefix=literal(f"{item_id}:{kind}:{occasion}"),
+                    items=single_item(item_id))  # fmt: skip
+    return enqueue(conn, notice, env.delivery, send_slot(now, env.calendar, env.delivery), now, data)
 
 
 def _leads(conn: Connection, actor: Actor, item_id: int, action: str) -> bool:
@@ -194,7 +217,7 @@ def _expire_loaded(session: Session, item_id: int) -> None:
 def assign(session: Session, env: Env, item_id: int, actor: Actor, now: dt.datetime, *,
            note: str | None = None, expected_version: int | None = None) -> Transition:  # fmt: skip
     """交办: hand an issued item to its lead departments (office)."""
-    return _move(session, item_id, "assign", actor, now, reason=note, expected_version=expected_version)
+    return _move(session, env, item_id, "assign", actor, now, reason=note, expected_version=expected_version)
 
 
 @transaction
@@ -210,7 +233,7 @@ def file_measures(session: Session, env: Env, item_id: int, actor: Actor, now: d
             item_id, get_item(session, item_id).state, "file_measures", "必须填写整改措施"
         )
     files = [{"file_name": f.file_name, "sha256": f.sha256, "size": f.size} for f in evidence]
-    done = _move(session, item_id, "file_measures", actor, now, expected_version=expected_version,
+    done = _move(session, env, item_id, "file_measures", actor, now, expected_version=expected_version,
                  data={"measures": measures, "evidence": files},
                  extra={"measures": measures.strip(), "measures_filed_on": env.local_date(now)})  # fmt: skip
     session.add_all(
@@ -226,21 +249,23 @@ def file_measures(session: Session, env: Env, item_id: int, actor: Actor, now: d
 def verify(session: Session, env: Env, item_id: int, actor: Actor, now: dt.datetime, *,
            note: str | None = None, expected_version: int | None = None) -> Transition:  # fmt: skip
     """核验通过: the office accepts the filed measures."""
-    return _move(session, item_id, "verify", actor, now, reason=note, expected_version=expected_version)
+    return _move(session, env, item_id, "verify", actor, now, reason=note, expected_version=expected_version)
 
 
 @transaction
 def reject(session: Session, env: Env, item_id: int, actor: Actor, now: dt.datetime, *,
            reason: str, expected_version: int | None = None) -> Transition:  # fmt: skip
     """退回: send filed measures back to the department, with the reason."""
-    return _move(session, item_id, "reject", actor, now, reason=reason, expected_version=expected_version)
+    return _move(
+        session, env, item_id, "reject", actor, now, reason=reason, expected_version=expected_version
+    )
 
 
 @transaction
 def close(session: Session, env: Env, item_id: int, actor: Actor, now: dt.datetime, *,
           note: str | None = None, expected_version: int | None = None) -> Transition:  # fmt: skip
     """销号: close a verified item; the closure day decides whether it was on time."""
-    return _move(session, item_id, "close", actor, now, reason=note, expected_version=expected_version,
+    return _move(session, env, item_id, "close", actor, now, reason=note, expected_version=expected_version,
                  extra={"closed_on": env.local_date(now)})  # fmt: skip
 
 
@@ -248,7 +273,7 @@ def close(session: Session, env: Env, item_id: int, actor: Actor, now: dt.dateti
 def reopen(session: Session, env: Env, item_id: int, actor: Actor, now: dt.datetime, *,
            reason: str, expected_version: int | None = None) -> Transition:  # fmt: skip
     """重新打开: a re-check (回头看) found a relapse; the item goes back to its department."""
-    return _move(session, item_id, "reopen", actor, now, reason=reason, expected_version=expected_version,
+    return _move(session, env, item_id, "reopen", actor, now, reason=reason, expected_version=expected_version,
                  extra={"closed_on": None})  # fmt: skip
 
 
@@ -256,7 +281,9 @@ def reopen(session: Session, env: Env, item_id: int, actor: Actor, now: dt.datet
 def withdraw(session: Session, env: Env, item_id: int, actor: Actor, now: dt.datetime, *,
              reason: str, expected_version: int | None = None) -> Transition:  # fmt: skip
     """撤销: withdraw an open item (terminal), with the reason."""
-    return _move(session, item_id, "withdraw", actor, now, reason=reason, expected_version=expected_version)
+    return _move(
+        session, env, item_id, "withdraw", actor, now, reason=reason, expected_version=expected_version
+    )
 
 
 LIFECYCLE: dict[str, Callable[..., Transition]] = {
