@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-import config
-from app.bootstrap import App, bootstrap
+from flows.runtime import App, bootstrap
 from states import org
 from states.errors import InvalidInput, RectiflowError
 from states.permissions import Actor
 from states.store import is_current
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 console = Console()
 err = Console(stderr=True)
@@ -43,6 +48,8 @@ def parse_date(value: str | None, name: str = "日期") -> dt.date | None:
     if value is None:
         return None
     try:
+        if not ISO_DATE.fullmatch(value.strip()):
+            raise ValueError(value)
         return dt.date.fromisoformat(value.strip())
     except ValueError as exc:
         raise InvalidInput(name, value, "应为 YYYY-MM-DD 格式的有效日期") from exc
@@ -62,13 +69,18 @@ class State:
     """Per-invocation state: the global options and the lazily built :class:`App`."""
 
     db: str | None
-    today: str | None
+    today_arg: str | None
     user: str | None
     _app: App | None = field(default=None, repr=False)
+    _now: dt.datetime | None = field(default=None, repr=False)
 
     def app(self, *, migrated: bool = True) -> App:
         if self._app is None:
-            self._app = bootstrap(database_url=self.db, today=parse_date(self.today, "--today"))
+            self._app = bootstrap(database_url=self.db, today=parse_date(self.today_arg, "--today"))
+        if migrated and not _exists(self._app.engine):
+            raise InvalidInput(
+                "数据库", self._app.engine.url.render_as_string(), "文件不存在，请先运行 rectiflow init"
+            )
         if migrated and not is_current(self._app.engine):
             raise InvalidInput(
                 "数据库",
@@ -90,11 +102,28 @@ class State:
         return org.actor(session, self.user)
 
     def now(self) -> dt.datetime:
-        return self.app(migrated=False).clock.now()
+        """The clock, read once per command."""
+        if self._now is None:
+            self._now = self.app(migrated=False).clock.now()
+        return self._now
+
+    def today(self) -> dt.date:
+        return self.app(migrated=False).env.local_date(self.now())
 
     def close(self) -> None:
         if self._app is not None:
             self._app.engine.dispose()
+
+
+def _exists(engine: Engine) -> bool:
+    """A SQLite file must exist before anything but ``init`` touches it (no empty file left behind)."""
+    database = engine.url.database
+    return (
+        engine.url.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or Path(database).exists()
+    )
 
 
 def state(ctx: typer.Context) -> State:
@@ -111,7 +140,7 @@ def _globals(
     user: str | None = typer.Option(None, "--as", envvar="RECTIFLOW_USER", help="操作人用户名"),
 ) -> None:
     """rectiflow 整改督办系统。"""
-    ctx.obj = State(db=db, today=today, user=user)
+    ctx.obj = State(db=db, today_arg=today, user=user)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -125,13 +154,27 @@ def main(argv: list[str] | None = None) -> int:
     from app import commands  # noqa: F401  (registers the commands on ``cli``)
 
     try:
-        cli(args=argv, prog_name="rectiflow")  # standalone: usage errors print and exit 2
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    except (RectiflowError, config.ConfigError) as exc:
-        err.print(f"错误：{exc}", markup=False, highlight=False, soft_wrap=True)
-        return 1
-    return 0
+        rv = typer.main.get_command(cli).main(args=argv, prog_name="rectiflow", standalone_mode=False)
+    except typer.Abort:
+        return _fail("已取消")
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument, not a number
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        return _fail(
+            f"参数有误：{' '.join(message.split())}（用 --help 查看用法）", getattr(exc, "exit_code", 2)
+        )
+    except RectiflowError as exc:
+        return _fail(str(exc))
+    except OverflowError:
+        return _fail("编号或数值超出范围")
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return _fail(f"数据库操作失败：{first}")
+    return rv if isinstance(rv, int) else 0
+
+
+def _fail(message: str, code: int = 1) -> int:
+    err.print(f"错误：{message}", markup=False, highlight=False, soft_wrap=True)
+    return code
 
 
 def run() -> None:

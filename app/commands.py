@@ -10,10 +10,13 @@ from app import files
 from app.cli import cli, console, emit_json, parse_date, split_names, state
 from app.render import department_table, item_detail, items_table
 from states import extensions, intake, org, queries, service
-from states.deadlines import compute_due, describe_rule, parse_rule
+from states.deadlines import compute_due, parse_rule
 from states.errors import ACTION_LABELS, STATE_LABELS, InvalidInput, NotFound
+from states.lifecycle import STATES
 from states.permissions import CONSOLE_READER, can_see
 from states.store import upgrade
+
+DEMO_DB = "rectiflow-demo.db"
 
 dept_cli = typer.Typer(help="科室：新增、列表", no_args_is_help=True)
 user_cli = typer.Typer(help="用户：新增、列表", no_args_is_help=True)
@@ -47,13 +50,15 @@ def init(
 @cli.command()
 def demo(
     ctx: typer.Context,
-    db: str = typer.Option("rectiflow-demo.db", help="演示数据库（SQLite 文件，每次重建）"),
+    db: str = typer.Option(DEMO_DB, help="演示数据库（默认文件每次重建；其他数据库须为空）"),
 ) -> None:
     """演示：建立示例医院、登记通报、模拟约30个工作日的整改过程并输出各科室统计。"""
     from app.demo import run_demo
 
     st = state(ctx)
-    run_demo(db if not st.db else st.db, fresh=not st.db, console=console)
+    # Only the demo's own file is rebuilt on each run; any other database must be empty.
+    path = st.db or db
+    run_demo(path, fresh=path == DEMO_DB, console=console)
 
 
 @dept_cli.command("add")
@@ -116,7 +121,7 @@ def user_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"))
                 "department": u.department.name if u.department else None,
                 "email": u.email,
             }
-            for u in org.users(s)
+            for u in org.users(s, state(ctx).actor(s, required=False) or CONSOLE_READER)
         ]
     if as_json:
         return emit_json(rows)
@@ -162,7 +167,7 @@ def notice_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
                 "doc_number": n.doc_number,
                 "received_on": n.received_on.isoformat(),
             }
-            for n in queries.notices(s)
+            for n in queries.notices(s, state(ctx).actor(s, required=False) or CONSOLE_READER)
         ]
     if as_json:
         return emit_json(rows)
@@ -201,7 +206,7 @@ def item_add(
     )
     with st.session() as s:
         (item,) = intake.create_items(s, st.app().env, notice, [spec], st.actor(s), st.now())
-        v = queries.view(item, st.app().today(), st.app().env.calendar)
+        v = queries.view(item, st.today(), st.app().env.calendar)
     console.print(
         f"已登记事项 {v.id}：{v.title}  整改措施期限 {v.measures_due or '—'}  完成期限 {v.completion_due or '—'}"
         + ("（暂定）" if v.provisional else "")
@@ -217,7 +222,7 @@ def item_show(ctx: typer.Context, item_id: int, as_json: bool = typer.Option(Fal
         item = service.get_item(s, item_id)
         if actor is not None and not can_see(actor, item):
             raise NotFound("事项", item_id)
-        v = queries.view(item, st.app().today(), st.app().env.calendar)
+        v = queries.view(item, st.today(), st.app().env.calendar)
         events = queries.events(s, item_id)
         actions = service.available_actions(item, actor) if actor else []
     if as_json:
@@ -252,13 +257,17 @@ def items_list(
 ) -> None:
     """列出事项（台账），按角色只显示可见的事项。"""
     st = state(ctx)
+    if state_ is not None and state_ not in STATES:
+        raise InvalidInput("--state", state_, f"可选值：{', '.join(STATES)}")
     with st.session() as s:
         actor = st.actor(s, required=False) or CONSOLE_READER
+        if dept:
+            org.department_ids(s, [dept])  # an unknown department is an error, not an empty list
         rows = queries.list_items(
             s,
             st.app().env.calendar,
             actor,
-            st.app().today(),
+            st.today(),
             notice_id=notice,
             department=dept,
             state=state_,
@@ -292,8 +301,8 @@ def file_measures(
 ) -> None:
     """提交整改措施和佐证材料（牵头科室）。"""
     st = state(ctx)
-    stored = [files.store(p, st.app().settings.evidence_dir) for p in evidence]
-    _lifecycle(ctx, "file_measures", item_id=item_id, measures=measures, evidence=stored)
+    with files.staged(evidence, st.app().settings.evidence_dir) as stored:
+        _lifecycle(ctx, "file_measures", item_id=item_id, measures=measures, evidence=stored)
 
 
 @cli.command()
@@ -372,7 +381,9 @@ def ext_deny(ctx: typer.Context, extension_id: int, note: str = typer.Option(...
 def ext_list(ctx: typer.Context, pending: bool = typer.Option(False, "--pending", help="只看待审批")) -> None:
     """列出延期申请。"""
     with state(ctx).session() as s:
-        rows = extensions.extensions(s, pending_only=pending)
+        rows = extensions.extensions(
+            s, state(ctx).actor(s, required=False) or CONSOLE_READER, pending_only=pending
+        )
     for e in rows:
         console.print(
             f"{e.id:>4}  事项 {e.item_id}  {e.target}  {e.current_due} → {e.requested_due}  "
@@ -387,7 +398,9 @@ def deadline(
     workdays: int | None = typer.Option(None, help="N 个工作日"),
     days: int | None = typer.Option(None, help="N 日（自然日，末日为休息日则顺延）"),
     rule: str | None = typer.Option(None, help="规则：workdays:N | days:N | fixed:YYYY-MM-DD | complaint"),
-    departments: int = typer.Option(1, help="涉及科室数（complaint 规则：1个科室5个工作日，多个10个工作日）"),
+    departments: int = typer.Option(
+        1, min=1, help="涉及科室数（complaint 规则：1个科室5个工作日，多个10个工作日）"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """计算期限：打印到期日 YYYY-MM-DD，暂定时后跟 provisional。"""
@@ -409,9 +422,7 @@ def deadline(
     parsed = parse_rule(chosen[0])
     due = compute_due(parsed, start, departments, state(ctx).app(migrated=False).env.calendar)
     if as_json:
-        return emit_json(
-            {"due": due.date.isoformat(), "provisional": due.provisional, "rule": describe_rule(parsed)}
-        )
+        return emit_json({"due": due.date.isoformat(), "provisional": due.provisional})
     console.print(due.date.isoformat() + (" provisional" if due.provisional else ""), highlight=False)
 
 
@@ -421,11 +432,11 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
     st = state(ctx)
     with st.session() as s:
         actor = st.actor(s, required=False) or CONSOLE_READER
-        rows = queries.department_stats(s, actor, st.app().today())
-        total = queries.overall_stats(s, actor, st.app().today())
+        rows = queries.department_stats(s, st.app().env.calendar, actor, st.today())
+        total = queries.overall_stats(s, st.app().env.calendar, actor, st.today())
     if as_json:
         return emit_json([r.as_json() for r in rows])
-    department_table(console, rows, total, title=f"各科室整改情况（截至 {st.app().today()}）")
+    department_table(console, rows, total, title=f"各科室整改情况（截至 {st.today()}）")
 
 
 @cli.command()

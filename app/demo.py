@@ -16,11 +16,11 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 import config
-from app.bootstrap import App, bootstrap
 from app.render import department_table
+from flows.runtime import App, bootstrap
 from states import extensions, intake, org, queries, service
 from states.errors import InvalidInput
-from states.permissions import Actor
+from states.permissions import CONSOLE_READER, Actor
 from states.store import upgrade
 
 RECEIVED = dt.date(2026, 9, 15)
@@ -199,7 +199,7 @@ def run_demo(db: str, *, fresh: bool, console: Console) -> None:
     app = bootstrap(config.load(), database_url=db)
     upgrade(app.engine)
     with app.sessions() as s:
-        if queries.notices(s):
+        if queries.notices(s, CONSOLE_READER):
             raise InvalidInput("数据库", db, "已有数据；演示需要空数据库")
         _organisation(s)
     days = _working_days(app, TIMELINE_WORKDAYS)
@@ -214,8 +214,8 @@ def run_demo(db: str, *, fresh: bool, console: Console) -> None:
     today = days[-1]
     with app.sessions() as s:
         reader = org.actor(s, "yz")
-        rows = queries.department_stats(s, reader, today)
-        total = queries.overall_stats(s, reader, today)
+        rows = queries.department_stats(s, app.env.calendar, reader, today)
+        total = queries.overall_stats(s, app.env.calendar, reader, today)
     department_table(console, rows, total, title=f"各科室整改情况（截至 {today}）")
     app.engine.dispose()
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from states.errors import InvalidInput
+from states.errors import InvalidInput, RectiflowError
 from states.escalation import Policy, parse_delivery, parse_policy
 
 CONFIG_DIR = Path(__file__).parent
@@ -37,7 +37,7 @@ def load_policy(settings: Settings) -> Policy:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-class ConfigError(ValueError):
+class ConfigError(RectiflowError, ValueError):
     """A settings file or variable holds a value the engine cannot use."""
 
 

@@ -96,7 +96,7 @@ class WorkingCalendar:
         cls,
         overrides: Mapping[int, YearOverride] | None = None,
         first_year: int = 2004,
-        last_year: int = 2035,
+        last_year: int = 2100,
     ) -> WorkingCalendar:
         """Build the calendar from ``chinese_calendar``'s data, with overrides applied.
 

@@ -19,17 +19,21 @@ from states.errors import InvalidInput, InvalidTransition, NotFound
 from states.lifecycle import OPEN_STATES
 from states.model import Extension, Item
 from states.permissions import Actor, leads, require
+from states.queries import visible
 from states.service import Env, get_item, notify
 from states.store import transaction
 
 EXTENSION_LABELS = {"pending": "待审批", "approved": "已批准", "denied": "已驳回"}
 
 
-def extensions(session: Session, *, pending_only: bool = False) -> list[Extension]:
-    """Extension requests, newest first."""
+def extensions(session: Session, actor: Actor, *, pending_only: bool = False) -> list[Extension]:
+    """Extension requests on items the actor may see, newest first."""
     q = select(Extension).order_by(Extension.id.desc())
     if pending_only:
         q = q.where(Extension.status == "pending")
+    mine = visible(actor)
+    if mine is not None:
+        q = q.where(Extension.item_id.in_(select(Item.id).where(mine)))
     return list(session.scalars(q))
 
 
@@ -123,6 +127,8 @@ def decide_extension(
     item = get_item(session, ext.item_id)
     if ext.status != "pending":
         raise InvalidTransition(item.id, item.state, "decide_extension", "该申请已审批")
+    if item.state not in OPEN_STATES:
+        raise InvalidTransition(item.id, item.state, "decide_extension", "事项已办结，延期申请不再审批")
     ext.status, ext.decided_by, ext.decided_at, ext.decision_note = (
         "approved" if approve else "denied",
         actor.id,

@@ -62,6 +62,10 @@ def create_notice(
     for field, value in (("标题", title), ("发文单位", issuer)):
         if not value.strip():
             raise InvalidInput(field, value, "不能为空")
+    if not env.calendar.first <= received_on <= env.calendar.last:
+        raise InvalidInput(
+            "收文日期", received_on, f"超出工作日历范围（{env.calendar.first} 至 {env.calendar.last}）"
+        )
     notice = Notice(
         title=title.strip(),
         issuer=issuer.strip(),
@@ -99,8 +103,9 @@ def create_items(
 
 
 def _new_item(session: Session, env: Env, notice: Notice, spec: ItemSpec, seq: int, now: dt.datetime) -> Item:
-    if not spec.title.strip():
-        raise InvalidInput("问题", spec.title, "不能为空")
+    for field, value in (("问题", spec.title), ("方面", spec.category)):
+        if not value.strip():
+            raise InvalidInput(field, value, "不能为空")
     if not spec.lead_departments:
         raise InvalidInput("牵头科室", "", "至少需要一个牵头科室")
     ids = department_ids(session, [*spec.lead_departments, *spec.cooperating_departments])
@@ -128,9 +133,13 @@ def _new_item(session: Session, env: Env, notice: Notice, spec: ItemSpec, seq: i
 
 
 def _leader_id(session: Session, username: str | None) -> int | None:
+    """The lead leader (牵头领导) must be a leader."""
     if not username:
         return None
-    return user_by_name(session, username).id
+    user = user_by_name(session, username)
+    if user.role != "leader":
+        raise InvalidInput("牵头领导", username, "该用户不是院领导（leader）")
+    return user.id
 
 
 def _apply_rules(item: Item, calendar: WorkingCalendar, departments_involved: int) -> bool:

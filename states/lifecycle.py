@@ -18,6 +18,8 @@ from typing import Any
 
 from transitions import Machine, MachineError
 
+from states.errors import RectiflowError
+
 STATES: tuple[str, ...] = ("issued", "assigned", "measures_filed", "verified", "closed", "withdrawn")
 INITIAL = "issued"
 FINAL: frozenset[str] = frozenset({"withdrawn"})
@@ -111,8 +113,17 @@ def _edges() -> dict[str, set[str]]:
     return graph
 
 
+class TableError(RectiflowError):
+    """The transition table is inconsistent (raised at import, so a broken edit cannot start)."""
+
+
+def _check(ok: bool, fault: str) -> None:
+    if not ok:
+        raise TableError(fault)
+
+
 def check_table() -> None:
-    """Check the transition table; raise ``AssertionError`` naming the fault.
+    """Check the transition table; raise :class:`TableError` naming the fault.
 
     Every state is reachable from the initial one, final states have no exits, every
     non-final state has an exit, and ``closed`` is left only by ``reopen``.
@@ -124,13 +135,13 @@ def check_table() -> None:
             seen.add(nxt)
             todo.append(nxt)
     unreachable = set(STATES) - seen
-    assert not unreachable, f"unreachable states: {sorted(unreachable)}"
+    _check(not unreachable, f"unreachable states: {sorted(unreachable)}")
     for s in FINAL:
-        assert not graph[s], f"final state {s} has exits: {sorted(graph[s])}"
+        _check(not graph[s], f"final state {s} has exits: {sorted(graph[s])}")
     traps = [s for s in STATES if s not in FINAL and not graph[s]]
-    assert not traps, f"non-final states without exits: {traps}"
+    _check(not traps, f"non-final states without exits: {traps}")
     leaving_closed = {a for a in ACTIONS if "closed" in sources(a)}
-    assert leaving_closed == {"reopen"}, f"closed is left by {sorted(leaving_closed)}"
+    _check(leaving_closed == {"reopen"}, f"closed is left by {sorted(leaving_closed)}")
 
 
 check_table()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from states.errors import InvalidInput, NotFound
 from states.model import ROLES, Department, User
-from states.permissions import Actor, require
+from states.permissions import ROLES_SEEING_ALL, Actor, require
 from states.store import transaction
 
 DEPARTMENT_KINDS = ("functional", "clinical", "other")
@@ -99,6 +99,7 @@ def add_user(
     if not first:
         _require_admin(session, actor)
     _check_user(session, username, role, department, email)
+    department = department.strip() if department else None
     dept_id = department_ids(session, [department])[department] if department else None
     user = User(username=username, name=name, role=role, department_id=dept_id, email=email, title=title)
     session.add(user)
@@ -133,5 +134,9 @@ def departments(session: Session) -> list[Department]:
     return list(session.scalars(select(Department).order_by(Department.id)))
 
 
-def users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.id)))
+def users(session: Session, actor: Actor) -> list[User]:
+    """Users the actor may see: everyone for the office, leaders and admins; a department its own."""
+    q = select(User).order_by(User.id)
+    if actor.role not in ROLES_SEEING_ALL:
+        q = q.where(User.department_id == actor.department_id)
+    return list(session.scalars(q))

@@ -112,7 +112,9 @@ def _recipients(role: str, channel: str, top_leaders: Sequence[str]) -> Select[A
     return q.where(address.is_not(None))
 
 
-def insert_ignore(rows_select: Select[Any] | CompoundSelect[Any], columns: Sequence[str], dialect: str) -> Any:
+def insert_ignore(
+    rows_select: Select[Any] | CompoundSelect[Any], columns: Sequence[str], dialect: str
+) -> Any:
     """``INSERT INTO outbox (columns) SELECT … ON CONFLICT (key) DO NOTHING`` for the dialect."""
     mod = postgresql if dialect == "postgresql" else sqlite
     stmt = mod.insert(OutboxMessage).from_select(list(columns), rows_select)

@@ -166,7 +166,7 @@ def list_items(
         _visible(actor),
         Item.notice_id == notice_id if notice_id is not None else None,
         Item.state == state if state else None,
-        today > PENDING_DUE if overdue else None,
+        PENDING_DUE < overdue_cutoff(calendar, today) if overdue else None,
     ]
     if department:
         dept_items = select(ItemDepartment.item_id).join(Department).where(Department.name == department)
@@ -175,12 +175,21 @@ def list_items(
     return [view(i, today, calendar) for i in session.scalars(q)]
 
 
-def _counts(today: dt.date) -> tuple[Any, ...]:
+def overdue_cutoff(calendar: WorkingCalendar, today: dt.date) -> dt.date:
+    """Pending targets before this date are overdue: at least one working day has passed since.
+
+    It is the last working day on or before ``today``, so a target that fell just before a
+    holiday is not overdue during the holiday (0 overdue working days).
+    """
+    return calendar.workday_at(calendar.ordinal(today))
+
+
+def _counts(cutoff: dt.date) -> tuple[Any, ...]:
     return (
         func.count(Item.id).filter(Item.state != "withdrawn"),
         func.count(Item.id).filter(Item.state == "closed"),
         func.count(Item.id).filter(CLOSED_ON_TIME),
-        func.count(Item.id).filter(today > PENDING_DUE),
+        func.count(Item.id).filter(PENDING_DUE < cutoff),
         func.count(Item.id).filter(Item.state == "withdrawn"),
     )
 
@@ -197,14 +206,16 @@ def _stats(name: str, row: Any) -> DepartmentStats:
     )
 
 
-def department_stats(session: Session, actor: Actor, today: dt.date) -> list[DepartmentStats]:
+def department_stats(
+    session: Session, calendar: WorkingCalendar, actor: Actor, today: dt.date
+) -> list[DepartmentStats]:
     """Per lead department: items, closed, closed on time, overdue as of ``today``, withdrawn.
 
     An item with several lead departments counts for each of them. A department member sees only
     the row of their own department.
     """
     q = (
-        select(Department.name, *_counts(today))
+        select(Department.name, *_counts(overdue_cutoff(calendar, today)))
         .join(ItemDepartment, ItemDepartment.department_id == Department.id)
         .join(Item, Item.id == ItemDepartment.item_id)
         .where(ItemDepartment.role == "lead")
@@ -216,17 +227,29 @@ def department_stats(session: Session, actor: Actor, today: dt.date) -> list[Dep
     return [_stats(r[0], r[1:]) for r in session.execute(q)]
 
 
-def overall_stats(session: Session, actor: Actor, today: dt.date, label: str = "合计") -> DepartmentStats:
+def overall_stats(
+    session: Session, calendar: WorkingCalendar, actor: Actor, today: dt.date, label: str = "合计"
+) -> DepartmentStats:
     """The same figures over every item the actor may see, each item counted once."""
-    q = select(*_counts(today))
+    q = select(*_counts(overdue_cutoff(calendar, today)))
     visible = _visible(actor)
     if visible is not None:
         q = q.where(visible)
     return _stats(label, session.execute(q).one())
 
 
-def notices(session: Session) -> list[Notice]:
-    return list(session.scalars(select(Notice).order_by(Notice.id)))
+def visible(actor: Actor) -> ColumnElement[bool] | None:
+    """A filter on items for what ``actor`` may see (``None``: everything)."""
+    return _visible(actor)
+
+
+def notices(session: Session, actor: Actor) -> list[Notice]:
+    """Notices the actor may see: all, or for a department those holding one of its items."""
+    q = select(Notice).order_by(Notice.id)
+    mine = _visible(actor)
+    if mine is not None:
+        q = q.where(Notice.id.in_(select(Item.notice_id).where(mine)))
+    return list(session.scalars(q))
 
 
 def events(session: Session, item_id: int) -> list[tuple[ItemEvent, str | None]]:

@@ -45,6 +45,8 @@ WHY_NOT: dict[str, str] = {
     "reopen": "只有「已销号」的事项可以重新打开",
     "withdraw": "事项已办结",
 }
+#: Why nothing but ``reopen`` is possible once an item is done.
+DONE_WHY = {"closed": "事项已销号", "withdrawn": "事项已撤销"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,9 +168,11 @@ def _move(
         raise Conflict(item_id, action)
     new = next_state(state, action)
     if new is None:
-        raise InvalidTransition(item_id, state, action, WHY_NOT.get(action))
+        raise InvalidTransition(item_id, state, action, DONE_WHY.get(state) or WHY_NOT.get(action))
     if action in REASON_REQUIRED and not (reason and reason.strip()):
         raise InvalidTransition(item_id, state, action, "必须填写原因")
+    if action == "file_measures" and not (extra or {}).get("measures"):
+        raise InvalidTransition(item_id, state, action, "必须填写整改措施")
     params = {"b_id": item_id, "b_version": version, "b_state": new, "b_now": now}
     params |= {f"b_{k}": v for k, v in (extra or {}).items()}
     written = conn.execute(_UPDATES[action], params).first()
@@ -228,10 +232,6 @@ def file_measures(session: Session, env: Env, item_id: int, actor: Actor, now: d
     Raises:
         InvalidTransition: the measures text is empty, or the item is not assigned.
     """
-    if not measures.strip():
-        raise InvalidTransition(
-            item_id, get_item(session, item_id).state, "file_measures", "必须填写整改措施"
-        )
     files = [{"file_name": f.file_name, "sha256": f.sha256, "size": f.size} for f in evidence]
     done = _move(session, env, item_id, "file_measures", actor, now, expected_version=expected_version,
                  data={"measures": measures, "evidence": files},

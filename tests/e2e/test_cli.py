@@ -54,9 +54,11 @@ def snapshot(db: Path) -> list[tuple[object, ...]]:
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM item_events), (SELECT count(*) FROM departments),"
-            " (SELECT count(*) FROM extensions), (SELECT group_concat(state || version) FROM items)")).all()  # fmt: skip
+            " (SELECT count(*) FROM extensions), (SELECT group_concat(state || version) FROM items),"
+            " (SELECT count(*) FROM notices), (SELECT count(*) FROM users), (SELECT count(*) FROM evidence)")).all()  # fmt: skip
     engine.dispose()
-    return [tuple(r) for r in rows]
+    stored = sorted(str(p) for p in (db.parent / "evidence").rglob("*"))
+    return [tuple(r) for r in rows] + [tuple(stored)]
 
 
 def test_items_json_contract(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,7 +99,9 @@ def test_lifecycle_and_extension_through_the_cli(db: Path, capsys: pytest.Captur
         "request_extension",
         "approve_extension",
     ]
-    assert shown["actions"] == ["file_measures", "withdraw"] or "withdraw" in shown["actions"]
+    assert shown["actions"] == ["withdraw"]
+    code, out, _ = run(capsys, "--as", "ywk", "item", "show", "1", "--json")
+    assert json.loads(out)["actions"] == ["file_measures", "request_extension"]
 
 
 def test_file_measures_with_evidence(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,13 +136,28 @@ def test_file_measures_with_evidence(db: Path, tmp_path: Path, capsys: pytest.Ca
          "--received「2026/09/15」无效"),
         (["--as", "jxb", "withdraw", "1", "--reason", " "], "必须填写原因"),
         (["assign", "1"], "请用 --as"),
+        (["items", "--dept", "宣传科"], "科室「宣传科」不存在"),
+        (["items", "--state", "done"], "--state「done」无效"),
+        (["--as", "jxb", "assign", "99999999999999999999999"], "超出范围"),
+        (["--as", "jxb", "assign", "abc"], "参数有误"),
+        (["--as", "jxb", "notice", "add", "--title", "t", "--issuer", "i", "--received", "20260915"], "--received「20260915」无效"),
+        (["--as", "jxb", "notice", "add", "--title", "t", "--issuer", "i", "--received", "1990-01-01"], "超出工作日历范围"),
+        (["--as", "jxb", "item", "add", "--notice", "1", "--category", " ", "--title", "t", "--lead", "药剂科"], "方面「 」无效"),
+        (["--as", "jxb", "item", "add", "--notice", "1", "--category", "药事", "--title", "t", "--lead", "药剂科",
+          "--leader", "ywk"], "不是院领导"),
+        (["--as", "yjk", "file-measures", "1", "--measures", "x", "--evidence", "proof.pdf"], "无权「提交整改措施」"),
+        (["deadline", "--from", "2026-09-30", "--workdays", "5", "--departments", "0"], "参数有误"),
+        (["--db", "nosuchdriver://x", "items"], "错误"),
     ],
     ids=["unknown-item", "invalid-transition", "not-permitted", "other-department", "unknown-user", "bad-today",
-         "unknown-department", "bad-rule", "bad-date", "empty-reason", "no-actor"],
+         "unknown-department", "bad-rule", "bad-date", "empty-reason", "no-actor", "unknown-dept-filter",
+         "unknown-state-filter", "huge-id", "non-numeric-id", "compact-date", "date-outside-calendar",
+         "empty-category", "leader-not-a-leader", "refused-filing-keeps-no-file", "zero-departments", "bad-db-url"],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_writes_nothing(
     db: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
+    (db.parent / "proof.pdf").write_bytes(b"%PDF-1.4 proof")
     before = snapshot(db)
     code, out, err = run(capsys, *argv)
     assert code != 0
@@ -153,7 +172,7 @@ def test_uninitialised_database_is_refused(tmp_path: Path, capsys: pytest.Captur
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "deadline", "--from")
-    assert code == 2 and "--from" in err
+    assert code == 2 and err.startswith("错误：参数有误") and "--from" in err and err.count("\n") == 1
 
 
 def _cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -192,5 +211,16 @@ def test_demo_runs_from_a_fresh_directory(tmp_path: Path) -> None:
         assert dept in r.stdout
     for event in ("退回", "延期获批", "撤销", "核验通过并销号"):
         assert event in r.stdout
+    stats = _cli("--db", "rectiflow-demo.db", "--today", "2026-11-04", "stats", "--json", cwd=tmp_path)
+    figures = {row["department"]: row for row in json.loads(stats.stdout)}
+    assert (
+        sum(r["total"] for r in figures.values()) == 8 and sum(r["withdrawn"] for r in figures.values()) == 1
+    )
+    assert (figures["医患关系科"]["closed"], figures["医患关系科"]["closed_on_time"]) == (1, 0)  # closed late
+    assert (figures["财务科"]["closed"], figures["财务科"]["overdue"]) == (
+        1,
+        1,
+    )  # one extended, one still late
+    assert figures["医务科"]["on_time_rate"] == 1.0  # the item sent back was redone in time
     again = _cli("demo", cwd=tmp_path)
     assert again.returncode == 0 and again.stdout.count("合计") == 1

@@ -71,7 +71,7 @@ def test_persistence_round_trip(
     [
         ("assigned", "close", "尚未核验"),
         ("issued", "file_measures", "只有「已交办」的事项可以提交整改措施"),
-        ("closed", "withdraw", "事项已办结"),
+        ("closed", "withdraw", "事项已销号"),
         ("assigned", "verify", "尚未提交整改措施"),
     ],
 )
@@ -243,7 +243,7 @@ def test_bad_extension_requests(
     it = item(session, env, org, now)
     with pytest.raises(InvalidInput, match=message):
         extensions.request_extension(session, env, it.id, org.medical, now, **kw)  # type: ignore[arg-type]
-    assert extensions.extensions(session) == []
+    assert extensions.extensions(session, org.office) == []
 
 
 def test_department_sees_only_its_items(session: Session, env: Env, org: Org, now: dt.datetime) -> None:
@@ -278,12 +278,16 @@ def test_overdue_and_department_figures(session: Session, env: Env, org: Org, no
     assert [v.title for v in queries.list_items(session, env.calendar, org.office, today, overdue=True)] == [
         "仍逾期"
     ]
-    stats = {s.department: s.as_json() for s in queries.department_stats(session, org.office, today)}
+    stats = {
+        s.department: s.as_json() for s in queries.department_stats(session, env.calendar, org.office, today)
+    }
     assert stats["医务科"] | {} == {"department": "医务科", "total": 2, "closed": 2, "closed_on_time": 1, "overdue": 0,
                                     "withdrawn": 0, "closure_rate": 1.0, "on_time_rate": 0.5}  # fmt: skip
     assert (stats["药剂科"]["total"], stats["药剂科"]["overdue"], stats["药剂科"]["withdrawn"]) == (1, 1, 1)
-    assert [s.department for s in queries.department_stats(session, org.pharmacy, today)] == ["药剂科"]
-    total = queries.overall_stats(session, org.office, today)
+    assert [s.department for s in queries.department_stats(session, env.calendar, org.pharmacy, today)] == [
+        "药剂科"
+    ]
+    total = queries.overall_stats(session, env.calendar, org.office, today)
     assert (total.total, total.closed, total.closed_on_time, total.overdue) == (3, 2, 1, 1)
 
 
@@ -304,3 +308,36 @@ def test_provisional_deadline_recomputed_when_the_year_arrives(
     assert (again.measures_due, again.provisional) == (dt.date(2027, 1, 4), False)
     assert _events(session, it.id)[-1] == ("recompute_deadlines", "issued", "issued")
     assert intake.recompute_deadlines(session, official, org.office, now) == []
+
+
+def test_no_extension_decision_once_the_item_is_done(
+    session: Session, env: Env, org: Org, now: dt.datetime
+) -> None:
+    it = item(session, env, org, now)
+    old = it.completion_due
+    assert old is not None
+    ext = extensions.request_extension(session, env, it.id, org.medical, now, target="completion_due",
+                                       new_due=old + 10 * LATER, reason="设备未到货")  # fmt: skip
+    service.withdraw(session, env, it.id, org.office, now, reason="重复登记")
+    with pytest.raises(InvalidTransition, match="事项已办结"):
+        extensions.decide_extension(session, env, ext.id, org.leader, now, approve=True)
+    session.expire_all()
+    assert (service.get_item(session, it.id).completion_due, ext.status) == (old, "pending")
+
+
+def test_not_overdue_while_the_days_after_the_target_are_holidays(
+    session: Session, env: Env, org: Org, now: dt.datetime
+) -> None:
+    nid = notice(session, env, org, now)
+    (it,) = intake.create_items(session, env, nid, [item_spec(measures="fixed:2026-09-30", completion=None)],
+                                org.office, now)  # fmt: skip
+    in_holiday = dt.date(2026, 10, 5)  # National Day: no working day has passed since 09-30
+    (v,) = queries.list_items(session, env.calendar, org.office, in_holiday)
+    assert v.overdue_workdays == 0
+    assert queries.list_items(session, env.calendar, org.office, in_holiday, overdue=True) == []
+    assert queries.overall_stats(session, env.calendar, org.office, in_holiday).overdue == 0
+    after = dt.date(2026, 10, 8)
+    assert [
+        x.overdue_workdays for x in queries.list_items(session, env.calendar, org.office, after, overdue=True)
+    ] == [1]
+    assert queries.overall_stats(session, env.calendar, org.office, after).overdue == 1

@@ -332,12 +332,12 @@ def test_two_files_for_one_year_refused(tmp_path: Path) -> None:
     "call",
     [
         lambda c: c.is_workday(D(2003, 12, 31)),
-        lambda c: c.is_workday(D(2036, 1, 1)),
+        lambda c: c.is_workday(D(2101, 1, 1)),
         lambda c: c.ordinal(D(1999, 1, 1)),
-        lambda c: c.add_workdays(D(2035, 12, 30), 5),
-        lambda c: c.add_days(D(2035, 12, 1), 60),
-        lambda c: c.workdays_between(D(2025, 1, 1), D(2040, 1, 1)),
-        lambda c: c.is_provisional(D(2036, 1, 1)),
+        lambda c: c.add_workdays(D(2100, 12, 30), 5),
+        lambda c: c.add_days(D(2100, 12, 1), 60),
+        lambda c: c.workdays_between(D(2025, 1, 1), D(2140, 1, 1)),
+        lambda c: c.is_provisional(D(2101, 1, 1)),
     ],
     ids=[
         "before-first",

@@ -1,0 +1,66 @@
+"""The jobs every mode runs (embedded scheduler, Prefect flows, CLI): scan and dispatch.
+
+Each job is a plain function of the app and ``now``; the clock is read by the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from flows.runtime import App
+from notifications.dispatch import DispatchResult
+from states.escalation import ScanResult, scan
+from states.model import Tick
+
+
+def run_scan(
+    app: App, now: dt.datetime, *, today: dt.date | None = None, dry_run: bool = False
+) -> ScanResult:
+    """Queue the day's escalation messages (one transaction); with ``dry_run`` roll it back.
+
+    Args:
+        app: the runtime.
+        now: the time of the scan (aware UTC).
+        today: the day to scan for; the office's calendar day of ``now`` by default.
+        dry_run: count what would be queued and write nothing.
+    """
+    day = today or app.env.local_date(now)
+    with app.engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            result = scan(conn, app.policy, app.env.calendar, day, now)
+        except BaseException:
+            tx.rollback()
+            raise
+        if dry_run:
+            tx.rollback()
+        else:
+            tx.commit()
+    return result
+
+
+def run_dispatch(app: App, now: dt.datetime) -> DispatchResult:
+    """Send every message due at ``now`` (all batches)."""
+    return app.dispatcher().run(now)
+
+
+def claim_tick(engine: Engine, job: str, tick: dt.datetime, now: dt.datetime) -> bool:
+    """Claim one tick of a scheduled job; False when another process already has it.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING``: exactly one process gets the row back, however
+    many schedulers share the database.
+    """
+    mod = postgresql if engine.dialect.name == "postgresql" else sqlite
+    stmt = (
+        mod.insert(Tick)
+        .values(job=job, tick=tick, claimed_at=now, claimed_by=f"{socket.gethostname()}:{os.getpid()}")
+        .on_conflict_do_nothing(index_elements=["job", "tick"])
+        .returning(Tick.job)
+    )
+    with engine.begin() as conn:
+        return conn.execute(stmt).first() is not None
