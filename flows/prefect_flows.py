@@ -1,0 +1,54 @@
+"""Prefect flows for the scaled-out mode: thin wrappers around the same jobs the embedded
+scheduler runs (no task per item: one flow run does a whole scan or dispatch pass).
+
+Deployments and schedules are in ``prefect.yaml``; see the README for the server, work pool and
+worker. Durable retries belong to the outbox, so the flows themselves do not retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows.jobs import run_dispatch, run_scan
+from flows.runtime import bootstrap
+
+
+def _app(database_url: str | None, today: str | None) -> Any:
+    return bootstrap(database_url=database_url, today=dt.date.fromisoformat(today) if today else None)
+
+
+@flow(name="rectiflow-scan", log_prints=False)
+def scan_flow(
+    database_url: str | None = None, today: str | None = None, dry_run: bool = False
+) -> dict[str, Any]:
+    """升级督办扫描: queue the day's escalation messages (skipped on rest days)."""
+    app = _app(database_url, today)
+    try:
+        now = app.clock.now()
+        day = app.env.local_date(now)
+        if not app.env.calendar.is_workday(day):
+            get_run_logger().info("%s 为休息日，不扫描", day)
+            return {"day": day.isoformat(), "queued": {}, "skipped": True}
+        result = run_scan(app, now, dry_run=dry_run)
+        get_run_logger().info("%s 扫描：%s", day, result.queued)
+        return {"day": day.isoformat(), "queued": result.queued, "skipped": False}
+    finally:
+        app.engine.dispose()
+
+
+@flow(name="rectiflow-dispatch", log_prints=False)
+def dispatch_flow(database_url: str | None = None, today: str | None = None) -> dict[str, int]:
+    """消息发送: send every due message (digests per recipient and day)."""
+    app = _app(database_url, today)
+    try:
+        result = run_dispatch(app, app.clock.now())
+        counts = {
+            k: getattr(result, k) for k in ("claimed", "sent", "deliveries", "retried", "dead", "cancelled")
+        }
+        get_run_logger().info("发送：%s", counts)
+        return counts
+    finally:
+        app.engine.dispose()
