@@ -9,17 +9,24 @@ verification and redone, one extension approved, one withdrawn.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import config
+from app.ops_commands import LEVEL_LABELS
 from app.render import department_table
+from flows.jobs import run_scan
 from flows.runtime import App, bootstrap
+from notifications.dispatch import Dispatcher
 from states import extensions, intake, org, queries, service
 from states.errors import InvalidInput
+from states.model import OutboxMessage
 from states.permissions import CONSOLE_READER, Actor
 from states.store import upgrade
 
@@ -196,7 +203,7 @@ def run_demo(db: str, *, fresh: bool, console: Console) -> None:
     """Build the demo organisation and notice, run the timeline, print the department table."""
     if fresh and Path(db).exists():
         Path(db).unlink()
-    app = bootstrap(config.load(), database_url=db)
+    app = bootstrap(config.load(), database_url=db, channels=("console",))
     upgrade(app.engine)
     with app.sessions() as s:
         if queries.notices(s, CONSOLE_READER):
@@ -208,16 +215,48 @@ def run_demo(db: str, *, fresh: bool, console: Console) -> None:
         f"[bold]通报已登记[/bold]：关于20xx年县级公立医院综合绩效考评情况的通报（x卫健医[2026]5号），"
         f"{len(item_ids)} 个整改事项；收文 {RECEIVED}，整改措施期限10个工作日，整改完成期限25个工作日。"
     )
+    printed = io.StringIO()  # the console channel's output: one sample is shown at the end
+    dispatcher = app.dispatcher(console=printed)
     for n, day in enumerate(days, start=1):
-        for line in _day(app, n, day, item_ids):
+        for line in [*_escalate(app, dispatcher, day), *_day(app, n, day, item_ids)]:
             console.print(f"{day} 第{n:>2}个工作日  {line}", markup=False)
     today = days[-1]
+    _messages_summary(app, console, printed.getvalue())
     with app.sessions() as s:
         reader = org.actor(s, "yz")
         rows = queries.department_stats(s, app.env.calendar, reader, today)
         total = queries.overall_stats(s, app.env.calendar, reader, today)
     department_table(console, rows, total, title=f"各科室整改情况（截至 {today}）")
     app.engine.dispose()
+
+
+def _escalate(app: App, dispatcher: Dispatcher, day: dt.date) -> list[str]:
+    """The morning of a working day: the 08:30 scan, then the 09:00 dispatch (console channel)."""
+    scanned = run_scan(app, _at(app, day, 8, 30), today=day)
+    sent = dispatcher.run(_at(app, day, 9))
+    lines = [f"扫描：{LEVEL_LABELS[k]} {v} 条" for k, v in scanned.queued.items() if v]
+    if sent.deliveries:
+        lines.append(f"发送消息 {sent.deliveries} 封（含 {sent.sent} 条通知，同一收件人当天合并）")
+    return lines
+
+
+def _messages_summary(app: App, console: Console, printed: str) -> None:
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(OutboxMessage.kind, func.count())
+            .where(OutboxMessage.status == "sent")
+            .group_by(OutboxMessage.kind)
+        ).all()
+    table = Table(title="已发送的通知（按类型）")
+    table.add_column("类型")
+    table.add_column("条数", justify="right")
+    for kind, count in sorted(rows, key=lambda r: list(LEVEL_LABELS).index(r[0])):
+        table.add_row(LEVEL_LABELS[kind], str(count))
+    console.print(table)
+    sample = next((b for b in printed.split("─" * 60) if "【整改督办】督办通知" in b), None)
+    if sample:
+        console.print("[bold]示例：一封督办通知（控制台渠道）[/bold]")
+        console.print(sample.strip(), markup=False)
 
 
 def _organisation(s: Session) -> None:
@@ -262,8 +301,8 @@ def _register(app: App, day: dt.date) -> tuple[int, list[int]]:
         return notice.id, [i.id for i in items]
 
 
-def _at(app: App, day: dt.date, hour: int) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=app.env.tz).astimezone(dt.UTC)
+def _at(app: App, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=app.env.tz).astimezone(dt.UTC)
 
 
 def _day(app: App, n: int, day: dt.date, item_ids: list[int]) -> list[str]:

@@ -1,0 +1,112 @@
+"""Escalation and delivery commands: ``scan``, ``dispatch``, ``outbox``, ``scheduler``, ``serve``."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from app.cli import cli, console, emit_json, state
+from flows.jobs import run_dispatch, run_scan
+from notifications.dispatch import requeue
+from states.errors import InvalidInput
+from states.model import OutboxMessage
+
+LEVEL_LABELS = {
+    "reminder": "到期前提醒", "due_today": "今日到期", "overdue": "逾期提醒", "supervision": "督办通知",
+    "talk": "约谈名单", "assigned": "交办通知", "sent_back": "退回通知", "extension_decided": "延期审批结果",
+    "closed": "销号通知",
+}  # fmt: skip
+STATUS_LABELS = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "dead": "失败（死信）",
+    "cancelled": "已取消",
+}
+
+
+@cli.command()
+def scan(
+    ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run", help="只统计，不写入发件箱")
+) -> None:
+    """升级督办扫描：按策略把今天到期、逾期的提醒写入发件箱（--today 指定日期）。"""
+    st = state(ctx)
+    app = st.app()
+    result = run_scan(app, st.now(), today=st.today(), dry_run=dry_run)
+    verb = "将写入" if dry_run else "已写入"
+    parts = "，".join(f"{LEVEL_LABELS[k]} {v}" for k, v in result.queued.items())
+    console.print(f"{result.day} 扫描：{verb} {result.total} 条消息（{parts}），发送时间 "
+                  f"{result.due_at.astimezone(app.env.tz):%Y-%m-%d %H:%M}")  # fmt: skip
+
+
+@cli.command()
+def dispatch(ctx: typer.Context) -> None:
+    """发送发件箱中到期的消息（同一收件人当天的消息合并为一封汇总）。"""
+    st = state(ctx)
+    r = run_dispatch(st.app(), st.now())
+    console.print(f"取出 {r.claimed} 条，已发送 {r.sent} 条（{r.deliveries} 次投递），稍后重试 {r.retried} 条，"
+                  f"失败 {r.dead} 条，取消 {r.cancelled} 条")  # fmt: skip
+    for error in dict.fromkeys(r.errors):
+        console.print(f"  {error}", markup=False)
+
+
+@cli.command()
+def outbox(
+    ctx: typer.Context,
+    failed: bool = typer.Option(False, "--failed", help="只看失败（死信）的消息"),
+    requeue_ids: list[int] = typer.Option(
+        [], "--requeue", help="把失败的消息重新放回队列（编号，可多次给出）"
+    ),
+    limit: int = typer.Option(50, min=1, help="最多显示条数"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """查看发件箱；--requeue 重新发送失败的消息。"""
+    st = state(ctx)
+    app = st.app()
+    if requeue_ids:
+        n = requeue(app.engine, requeue_ids, st.now())
+        if n != len(set(requeue_ids)):
+            raise InvalidInput(
+                "--requeue", ",".join(map(str, requeue_ids)), f"只有 {n} 条是失败或已取消的消息"
+            )
+        console.print(f"已重新排队 {n} 条消息")
+        return
+    q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if failed:
+        q = q.where(OutboxMessage.status == "dead")
+    with app.sessions() as s:
+        rows = list(s.scalars(q))
+    if as_json:
+        return emit_json([{"id": m.id, "kind": m.kind, "item_id": m.item_id, "recipient": m.recipient_name,
+                           "channel": m.channel, "address": m.address, "status": m.status, "attempts": m.attempts,
+                           "due_at": m.due_at.isoformat(), "last_error": m.last_error} for m in rows])  # fmt: skip
+    table = Table(title="发件箱" + ("（失败）" if failed else ""))
+    for label in ("编号", "类型", "事项", "收件人", "渠道", "状态", "次数", "发送时间", "错误"):
+        table.add_column(label, overflow="fold")
+    for m in rows:
+        table.add_row(str(m.id), LEVEL_LABELS.get(m.kind, m.kind), str(m.item_id or ""), m.recipient_name, m.channel,
+                      STATUS_LABELS[m.status], str(m.attempts), f"{m.due_at.astimezone(app.env.tz):%m-%d %H:%M}",
+                      m.last_error or "")  # fmt: skip
+    console.print(table)
+
+
+@cli.command()
+def scheduler(ctx: typer.Context) -> None:
+    """运行内置调度器：工作日定时扫描，每分钟发送（Ctrl-C 停止）。"""
+    from flows.scheduler import build_scheduler
+
+    app = state(ctx).app()
+    console.print(
+        f"调度器已启动：每日 {app.policy.scan_time:%H:%M} 扫描（仅工作日），每分钟发送；Ctrl-C 停止"
+    )
+    try:
+        build_scheduler(app).start()
+    except KeyboardInterrupt:
+        console.print("调度器已停止")
+
+
+@cli.command()
+def serve(ctx: typer.Context) -> None:
+    """运行服务（目前为内置调度器；网页与接口见后续版本）。"""
+    scheduler(ctx)
