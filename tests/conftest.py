@@ -19,6 +19,7 @@ from states.calendar import WorkingCalendar
 from states.service import Env
 from states.store import make_engine, normalize_url, session_factory, upgrade
 from tests.factories import Org, build_org
+from tests.servers import smtp, start_smtp  # noqa: F401  (fixtures)
 
 PG_URL = os.environ.get("RECTIFLOW_TEST_PG_URL")
 PG_SKIP = (

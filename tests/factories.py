@@ -34,11 +34,20 @@ def build_org(session: Session) -> Org:
     people = [
         ("jxb", "王敏", "office", None),
         ("fyz", "张卫东", "leader", None),
+        ("yz", "李建国", "leader", None),
         ("ywk", "赵立新", "department", "医务科"),
         ("yjk", "周海", "department", "药剂科"),
     ]
     for username, name, role, dept in people:
-        org.add_user(session, admin, username=username, name=name, role=role, department=dept)
+        org.add_user(
+            session,
+            admin,
+            username=username,
+            name=name,
+            role=role,
+            department=dept,
+            email=f"{username}@hospital.example.cn",
+        )
     a = {u: org.actor(session, u) for u in ("jxb", "fyz", "ywk", "yjk")}
     return Org(admin=admin, office=a["jxb"], leader=a["fyz"], medical=a["ywk"], pharmacy=a["yjk"])
 
@@ -67,8 +76,10 @@ def item_spec(
     completion: str | None = "workdays:25",
     category: str = "医疗方面",
     start: dt.date | None = None,
+    leader: str | None = None,
 ) -> intake.ItemSpec:
     return intake.ItemSpec(
+        lead_leader=leader,
         category=category,
         title=title,
         lead_departments=list(lead),

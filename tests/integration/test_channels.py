@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email
-import email.policy
 import hashlib
 import hmac
 import io
@@ -20,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,13 +25,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from config import ConfigError
 from notifications.channels import ConsoleChannel, EmailChannel, WebhookChannel
 from notifications.channels.webhook import WECOM_MAX_BYTES
 from notifications.message import DeliveryError, OutgoingMessage
 from notifications.settings import SmtpSettings, WebhookSettings, load_notification_settings
+from tests.servers import SmtpServer, free_port
 
 SUBJECT = "【整改督办】临床输血管理不规范 逾期提醒"
 TO_NAME = "赵立新（医务科）"
@@ -44,77 +41,6 @@ HTML = "<div><p>赵立新（医务科）：</p><p>下列整改事项<strong>已�
 
 def message(key: str = "R-2026-017/measures_due/overdue/v1/zhaolx", to: str = "zhaolx@hospital.example.cn"):
     return OutgoingMessage(key=key, to_name=TO_NAME, to_address=to, subject=SUBJECT, text=TEXT, html=HTML)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# --- SMTP -----------------------------------------------------------------------------------------
-
-
-class Recorder:
-    """An aiosmtpd handler keeping every accepted envelope; it can answer a set reply instead."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-        self.rcpt_reply: str | None = None
-        self.data_reply: str | None = None
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.data_reply:
-            return self.data_reply
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def received(self) -> list[EmailMessage]:
-        """The accepted mails, parsed; lines end in LF as in a mailbox (SMTP carries CRLF)."""
-        data = [e.content.replace(b"\r\n", b"\n") for e in self.envelopes]
-        return [email.message_from_bytes(d, policy=email.policy.default) for d in data]
-
-    def received_utf8(self) -> list[EmailMessage]:
-        """The accepted mails, for SMTPUTF8 messages whose headers are raw UTF-8 (RFC 6532)."""
-        data = [e.content.decode("utf-8").replace("\r\n", "\n") for e in self.envelopes]
-        return [email.message_from_string(d, policy=email.policy.default) for d in data]
-
-
-@dataclass
-class SmtpServer:
-    handler: Recorder
-    port: int
-
-    def channel(self, **overrides: Any) -> EmailChannel:
-        fields = {"host": "127.0.0.1", "port": self.port, "timeout": 5.0, **overrides}
-        return EmailChannel(SmtpSettings(**fields))
-
-
-@pytest.fixture
-def start_smtp(request: pytest.FixtureRequest) -> Callable[..., SmtpServer]:
-    """Starts an aiosmtpd server on a free loopback port; stopped when the test ends."""
-
-    def start(**smtp_parameters: Any) -> SmtpServer:
-        handler, port = Recorder(), free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, **smtp_parameters)
-        controller.start()
-        request.addfinalizer(controller.stop)
-        return SmtpServer(handler, port)
-
-    return start
-
-
-@pytest.fixture
-def smtp(start_smtp: Callable[..., SmtpServer]) -> SmtpServer:
-    return start_smtp()
 
 
 def send_mail(channel: EmailChannel, msg: OutgoingMessage) -> None:
