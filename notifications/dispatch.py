@@ -110,8 +110,7 @@ class Dispatcher:
         for r in live:
             groups[r.digest_key].append(r)
         contexts = self._contexts(live, now)
-        outcomes = asyncio.run(self._send_groups(list(groups.values()), contexts))
-        self._record(outcomes, now, result)
+        asyncio.run(self._send_groups(list(groups.values()), contexts, now, result))
         return result
 
     def _claim(self, now: dt.datetime) -> list[Row[Any]]:
@@ -181,24 +180,29 @@ class Dispatcher:
             f.pop("id")
         return facts
 
-    async def _send_groups(
-        self, groups: list[list[Row[Any]]], contexts: dict[int, dict[str, Any]]
-    ) -> list[_Outcome]:
+    async def _send_groups(self, groups: list[list[Row[Any]]], contexts: dict[int, dict[str, Any]],
+                           now: dt.datetime, result: DispatchResult) -> None:  # fmt: skip
+        """Send the groups, ``concurrency`` at a time, recording each outcome as soon as it is known.
+
+        Recording per delivery (not per batch) keeps the duplicate window of a crash to the
+        deliveries in flight at that moment.
+        """
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(group: list[Row[Any]]) -> _Outcome:
+        async def one(group: list[Row[Any]]) -> None:
             ids = tuple(r.id for r in group)
             async with gate:
                 try:
                     await self._deliver(group, contexts)
+                    outcome = _Outcome(ids, None)
                 except DeliveryError as exc:
-                    return _Outcome(ids, exc)
+                    outcome = _Outcome(ids, exc)
                 except Exception as exc:  # a template or channel bug must not stop the other groups
                     logger.exception("dispatch failed for outbox rows %s", ids)
-                    return _Outcome(ids, DeliveryError(f"内部错误：{exc}", permanent=False))
-            return _Outcome(ids, None)
+                    outcome = _Outcome(ids, DeliveryError(f"内部错误：{exc}", permanent=False))
+                self._record([outcome], now, result)
 
-        return list(await asyncio.gather(*(one(g) for g in groups)))
+        await asyncio.gather(*(one(g) for g in groups))
 
     async def _deliver(self, group: list[Row[Any]], contexts: dict[int, dict[str, Any]]) -> None:
         first = group[0]
