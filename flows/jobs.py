@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.runtime import App
 from notifications.dispatch import DispatchResult
+from states.digest import queue_weekly_digest
 from states.escalation import ScanResult, scan
 from states.model import Tick
 
@@ -47,6 +48,12 @@ def run_scan(
 def run_dispatch(app: App, now: dt.datetime) -> DispatchResult:
     """Send every message due at ``now`` (all batches)."""
     return app.dispatcher().run(now)
+
+
+def run_weekly_digest(app: App, now: dt.datetime) -> int:
+    """Queue this week's bulletin for leaders and the office; returns how many messages."""
+    with app.engine.begin() as conn:
+        return queue_weekly_digest(conn, app.env.calendar, app.policy.delivery, app.env.local_date(now), now)
 
 
 def claim_tick(engine: Engine, job: str, tick: dt.datetime, now: dt.datetime) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.jobs import run_dispatch, run_scan
+from flows.jobs import run_dispatch, run_scan, run_weekly_digest
 from flows.runtime import bootstrap
 
 
@@ -50,5 +50,17 @@ def dispatch_flow(database_url: str | None = None, today: str | None = None) -> 
         }
         get_run_logger().info("发送：%s", counts)
         return counts
+    finally:
+        app.engine.dispose()
+
+
+@flow(name="rectiflow-weekly-digest", log_prints=False)
+def weekly_digest_flow(database_url: str | None = None, today: str | None = None) -> int:
+    """每周督办简报: queue this week's figures for leaders and the office (sent by the dispatch flow)."""
+    app = _app(database_url, today)
+    try:
+        queued = run_weekly_digest(app, app.clock.now())
+        get_run_logger().info("每周简报：%s 条", queued)
+        return queued
     finally:
         app.engine.dispose()

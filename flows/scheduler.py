@@ -18,7 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from flows.jobs import claim_tick, run_dispatch, run_scan
+from flows.jobs import claim_tick, run_dispatch, run_scan, run_weekly_digest
 from flows.runtime import App
 from notifications.dispatch import DispatchResult
 from states.escalation import ScanResult
@@ -55,6 +55,16 @@ def dispatch_tick(app: App) -> DispatchResult | None:
     return result
 
 
+def weekly_tick(app: App) -> int | None:
+    """Queue the weekly bulletin once per week across all processes."""
+    now = app.clock.now()
+    year, week, _ = app.env.local_date(now).isocalendar()
+    monday = dt.datetime.combine(dt.date.fromisocalendar(year, week, 1), dt.time(0), tzinfo=dt.UTC)
+    if not claim_tick(app.engine, "weekly", monday, now):
+        return None
+    return run_weekly_digest(app, now)
+
+
 def build_scheduler(app: App, *, blocking: bool = True) -> BaseScheduler:
     """A scheduler with the scan at the policy's time every day and dispatch every minute.
 
@@ -70,6 +80,13 @@ def build_scheduler(app: App, *, blocking: bool = True) -> BaseScheduler:
     at = app.policy.scan_time
     scheduler.add_job(scan_tick, CronTrigger(hour=at.hour, minute=at.minute, timezone=app.env.tz), args=[app],
                       id="scan", name="升级督办扫描")  # fmt: skip
-    scheduler.add_job(dispatch_tick, IntervalTrigger(minutes=1, timezone=app.env.tz), args=[app], id="dispatch",
-                      name="消息发送")  # fmt: skip
+    scheduler.add_job(
+        dispatch_tick,
+        IntervalTrigger(minutes=1, timezone=app.env.tz),
+        args=[app],
+        id="dispatch",
+        name="消息发送",
+    )
+    scheduler.add_job(weekly_tick, CronTrigger(day_of_week="mon", hour=at.hour, minute=at.minute, timezone=app.env.tz),
+                      args=[app], id="weekly", name="每周督办简报")  # fmt: skip
     return scheduler

@@ -156,6 +156,7 @@ class Dispatcher:
                 "target_label": TARGET_LABELS.get(r.target or "", ""), "due": due, "overdue_workdays": late,
                 "level": r.kind, "reason": data.get("reason"), "approved": data.get("approved"),
                 "new_due": data.get("new_due"), "today": today.isoformat(),
+                "stats": data.get("stats", []), "week": data.get("week"),
             }  # fmt: skip
         return out
 

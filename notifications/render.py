@@ -42,6 +42,8 @@ KINDS = (
 )
 """The kinds the engine sends; each must have a template. An office may add more files."""
 DIGEST = "digest"
+BULLETIN = "weekly"
+"""The weekly bulletin for leaders (not about one item: its context is ``week`` and ``stats``)."""
 BLOCKS = ("subject", "text", "html")
 
 
@@ -118,7 +120,7 @@ class Renderer:
         names = sorted(
             p.stem for p in folder.glob("*.j2") if not p.name.startswith("_") and "." not in p.stem
         )
-        missing = sorted((set(KINDS) | {DIGEST}) - set(names))
+        missing = sorted((set(KINDS) | {DIGEST, BULLETIN}) - set(names))
         if missing:
             raise ConfigError(f"{folder}: 缺少消息模板 {', '.join(m + '.j2' for m in missing)}")
         self._templates = {name: self._load(name + ".j2") for name in names}

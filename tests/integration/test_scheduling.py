@@ -15,8 +15,9 @@ from sqlalchemy import Engine, func, select
 
 import config
 from flows.clock import FixedClock
+from flows.jobs import run_dispatch
 from flows.runtime import App
-from flows.scheduler import build_scheduler, dispatch_tick, scan_tick
+from flows.scheduler import build_scheduler, dispatch_tick, scan_tick, weekly_tick
 from states import intake, service
 from states.model import OutboxMessage, Tick
 from states.service import Env
@@ -93,7 +94,7 @@ def test_the_scheduler_has_the_configured_jobs(engine: Engine, env: Env) -> None
     app = make_app(engine, env, dt.date(2026, 10, 9), dt.time(8, 30))
     scheduler = build_scheduler(app, blocking=False)
     jobs = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs) == {"scan", "dispatch"}
+    assert set(jobs) == {"scan", "dispatch", "weekly"}
     assert "hour='8'" in str(jobs["scan"].trigger) and "minute='30'" in str(jobs["scan"].trigger)
 
 
@@ -133,3 +134,17 @@ def test_prefect_flows_run_the_same_jobs(
     assert sent["sent"] == 4  # the 交办通知 and the three 督办通知
     assert {str(m["Subject"]).split("：")[0] for m in smtp.handler.received()} >= {"【整改督办】督办通知"}
     engine.dispose()
+
+
+def test_weekly_bulletin_once_a_week_to_leaders_and_office(
+    engine: Engine, env: Env, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECTIFLOW_SMTP_PORT", str(smtp.port))
+    app = make_app(engine, env, dt.date(2026, 10, 12), dt.time(8, 30))  # a Monday
+    late_item(app)
+    assert sorted(r is None for r in race(lambda: weekly_tick(app))) == [False, True]
+    assert weekly_tick(replace(app, clock=FixedClock(dt.date(2026, 10, 14), env.tz, dt.time(8, 30)))) is None
+    run_dispatch(app, app.clock.now() + dt.timedelta(hours=1))
+    bulletins = [m for m in smtp.handler.received() if "督办简报" in m["Subject"]]
+    assert sorted(str(m["To"]).split(" <")[0] for m in bulletins) == ["张卫东", "李建国", "王敏"]
+    assert "医务科：事项 1 项" in bulletins[0].get_body(("plain",)).get_content()

@@ -161,3 +161,15 @@ def test_a_template_without_a_block_stops_the_start(tmp_path: Path) -> None:
 )
 def test_cn_date(value: str | date | None, expected: str) -> None:
     assert cn_date(value) == expected
+
+
+def test_weekly_bulletin_lists_every_department(renderer: Renderer) -> None:
+    stats = [{"department": "医务科", "total": 2, "closed": 1, "closed_on_time": 1, "overdue": 1, "withdrawn": 0,
+              "closure_rate": 0.5, "on_time_rate": 1.0},
+             {"department": "合计", "total": 2, "closed": 1, "closed_on_time": 1, "overdue": 1, "withdrawn": 0,
+              "closure_rate": 0.5, "on_time_rate": 1.0}]  # fmt: skip
+    out = renderer.render("weekly", {"recipient_name": "李建国", "today": "2026-10-12", "week": "2026年第42周",
+                                     "stats": stats})  # fmt: skip
+    assert out.subject == "【整改督办】2026年第42周督办简报"
+    assert "医务科：事项 2 项，已销号 1 项（按期 1 项），逾期 1 项，销号率 50.0%" in out.text
+    assert "<td>合计</td>" in out.html
