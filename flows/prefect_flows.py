@@ -8,11 +8,13 @@ worker. Durable retries belong to the outbox, so the flows themselves do not ret
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 
 from flows.jobs import run_dispatch, run_scan, run_weekly_digest
+from flows.reports import write_closure_report
 from flows.runtime import bootstrap
 
 
@@ -62,5 +64,18 @@ def weekly_digest_flow(database_url: str | None = None, today: str | None = None
         queued = run_weekly_digest(app, app.clock.now())
         get_run_logger().info("每周简报：%s 条", queued)
         return queued
+    finally:
+        app.engine.dispose()
+
+
+@flow(name="rectiflow-closure-report", log_prints=False)
+def closure_report_flow(notice_id: int, out_dir: str = "reports", database_url: str | None = None,
+                        today: str | None = None) -> str:  # fmt: skip
+    """整改报告: write the notice's rectification report (Markdown) and return its path."""
+    app = _app(database_url, today)
+    try:
+        path = write_closure_report(app, notice_id, Path(out_dir))
+        get_run_logger().info("整改报告已生成：%s", path)
+        return str(path)
     finally:
         app.engine.dispose()

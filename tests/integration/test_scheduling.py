@@ -119,7 +119,7 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def test_prefect_flows_run_the_same_jobs(
     prefect_harness: None, tmp_path: Path, env: Env, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.prefect_flows import dispatch_flow, scan_flow
+    from flows.prefect_flows import closure_report_flow, dispatch_flow, scan_flow
     from states.store import make_engine, upgrade
 
     url = f"sqlite:///{tmp_path}/prefect.db"
@@ -133,6 +133,11 @@ def test_prefect_flows_run_the_same_jobs(
     sent = dispatch_flow(database_url=url, today="2026-10-09")
     assert sent["sent"] == 4  # the 交办通知 and the three 督办通知
     assert {str(m["Subject"]).split("：")[0] for m in smtp.handler.received()} >= {"【整改督办】督办通知"}
+    report = Path(closure_report_flow(notice_id=1, out_dir=str(tmp_path / "reports"), database_url=url,
+                                      today="2026-10-09")).read_text(encoding="utf-8")  # fmt: skip
+    assert report.startswith("# 20xx年县级公立医院综合绩效考评情况整改报告")
+    assert "## 一、医疗方面存在问题及整改措施" in report and "1. 临床输血管理不规范。" in report
+    assert "本次通报共涉及问题 1 项：已销号 0 项" in report and "尚在整改 1 项" in report
     engine.dispose()
 
 

@@ -1,0 +1,87 @@
+"""The rectification report (整改报告) of a notice, rendered from ``config/templates/reports``.
+
+This is the Markdown form, written by :func:`write_closure_report` (and the Prefect flow) when
+a notice's items are done; the document forms (DOCX, HTML) build on the same context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.runtime import App
+from states.errors import STATE_LABELS, NotFound
+from states.model import Item, ItemEvent, Notice
+
+NUMERALS = "一二三四五六七八九十"
+
+
+def _numeral(n: int) -> str:
+    return NUMERALS[n - 1] if n <= 10 else str(n)
+
+
+def _title(notice_title: str) -> str:
+    """关于20xx年…情况的通报 → 20xx年…情况整改报告."""
+    core = notice_title.removeprefix("关于")
+    for suffix in ("的通报", "的反馈意见", "的督办通知", "通报"):
+        core = core.removesuffix(suffix)
+    return f"{core}整改报告"
+
+
+def report_context(session: Session, notice_id: int, today: dt.date, institution: str) -> dict[str, Any]:
+    """Everything the report template needs, from the notice, its items and their events.
+
+    Raises:
+        NotFound: no such notice.
+    """
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound("通报", notice_id)
+    items = list(session.scalars(select(Item).where(Item.notice_id == notice_id).order_by(Item.seq)))
+    extended = set(session.scalars(select(ItemEvent.item_id).where(
+        ItemEvent.action == "approve_extension", ItemEvent.item_id.in_([i.id for i in items]))))  # fmt: skip
+    areas: dict[str, dict[str, Any]] = {}
+    for it in items:
+        area = areas.setdefault(it.category, {"category": it.category, "problems": [], "measures": []})
+        area["problems"].append({"title": it.title.rstrip("。"), "detail": it.detail, "state_label": STATE_LABELS[it.state],
+                                 "closed_on": it.closed_on.isoformat() if it.closed_on else None})  # fmt: skip
+        if it.measures and it.state != "withdrawn":
+            area["measures"].append(it.measures.rstrip("。") + "。")
+    for n, area in enumerate(areas.values(), start=1):
+        area["numeral"] = _numeral(n)
+    final = [it.completion_due or it.measures_due for it in items]
+    closed = [(it, due) for it, due in zip(items, final, strict=True) if it.state == "closed"]
+    on_time = sum(1 for it, due in closed if due is None or (it.closed_on and it.closed_on <= due))
+    departments = list(dict.fromkeys(name for it in items for name in it.lead_names))
+    figures = {"total": len(items), "closed": len(closed), "on_time": on_time, "late": len(closed) - on_time,
+               "extended": len(extended), "withdrawn": sum(1 for it in items if it.state == "withdrawn"),
+               "open": sum(1 for it in items if it.state not in ("closed", "withdrawn"))}  # fmt: skip
+    return {
+        "report_title": _title(notice.title), "issuer": notice.issuer, "notice_title": notice.title,
+        "doc_number": notice.doc_number, "departments": departments, "areas": list(areas.values()),
+        "figures": figures, "summary_numeral": _numeral(len(areas) + 1), "next_numeral": _numeral(len(areas) + 2),
+        "institution": institution, "today": f"{today.year}年{today.month}月{today.day}日",
+    }  # fmt: skip
+
+
+def render_closure_report(templates: Path, context: dict[str, Any]) -> str:
+    env = Environment(loader=FileSystemLoader(templates), undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)  # fmt: skip
+    return env.get_template("closure.md.j2").render(context)
+
+
+def write_closure_report(app: App, notice_id: int, out_dir: Path, *, institution: str = "") -> Path:
+    """Write ``整改报告-<notice>.md`` into ``out_dir``; returns its path."""
+    today = app.today()
+    with app.sessions() as s:
+        context = report_context(s, notice_id, today, institution)
+    text = render_closure_report(app.settings.config_dir / "templates" / "reports", context)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"整改报告-{notice_id}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
