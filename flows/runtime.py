@@ -6,20 +6,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, replace
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import config
 from flows.clock import Clock, FixedClock, SystemClock
+from notifications.channels import channel_factories
+from notifications.dispatch import Dispatcher
+from notifications.render import Renderer
+from notifications.settings import load_notification_settings
 from states.calendar_files import load_calendar
 from states.escalation import Policy
 from states.service import Env
 from states.store import make_engine, session_factory
-
-if TYPE_CHECKING:
-    from notifications.dispatch import Dispatcher
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,12 +69,6 @@ def bootstrap(
 
 
 def build_dispatcher(app: App, *, console: IO[str] | None = None) -> Dispatcher:
-    from notifications.render import Renderer
-
-    from notifications.channels import channel_factories
-    from notifications.dispatch import Dispatcher
-    from notifications.settings import load_notification_settings
-
     ns = load_notification_settings(app.settings.config_dir / "notifications.toml", dict(os.environ))
     return Dispatcher(app.engine, channel_factories(ns, console=console),
                       Renderer(app.settings.config_dir / "templates" / "messages"), app.env.calendar, app.policy)  # fmt: skip
