@@ -180,7 +180,9 @@ def run_dispatcher(dispatcher: Dispatcher, profile: bool) -> tuple[float, Any, s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=5_000, help="outbox rows, one per address (default 5000)")
+    parser.add_argument(
+        "--messages", type=int, default=5_000, help="outbox rows, one per address (default 5000)"
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the dispatcher run")
     args = parser.parse_args()
     settings = config.load()
