@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 TARGET_LABELS = {"measures_due": "整改措施", "completion_due": "整改完成"}
 MAX_BACKOFF = dt.timedelta(hours=4)
+#: Seconds between commits of finished deliveries (the duplicate window of a crash).
+RECORD_EVERY = 0.05
 _COLUMNS = (OutboxMessage.id, OutboxMessage.key, OutboxMessage.kind, OutboxMessage.item_id, OutboxMessage.target,
             OutboxMessage.due, OutboxMessage.recipient_name, OutboxMessage.channel, OutboxMessage.address,
             OutboxMessage.digest_key, OutboxMessage.attempts, OutboxMessage.data, OutboxMessage.due_at)  # fmt: skip
@@ -183,27 +185,40 @@ class Dispatcher:
 
     async def _send_groups(self, groups: list[list[Row[Any]]], contexts: dict[int, dict[str, Any]],
                            now: dt.datetime, result: DispatchResult) -> None:  # fmt: skip
-        """Send the groups, ``concurrency`` at a time, recording each outcome as soon as it is known.
+        """Send the groups, ``concurrency`` at a time; outcomes are recorded every ``RECORD_EVERY``.
 
-        Recording per delivery (not per batch) keeps the duplicate window of a crash to the
-        deliveries in flight at that moment.
+        Recording in short intervals (one commit for what finished meanwhile), not at the end of
+        the batch, keeps the duplicate window of a crash to the deliveries of the last interval.
         """
         gate = asyncio.Semaphore(self.concurrency)
+        finished: list[_Outcome] = []
+
+        def flush() -> None:
+            if finished:
+                batch = finished[:]
+                finished.clear()
+                self._record(batch, now, result)
 
         async def one(group: list[Row[Any]]) -> None:
             ids = tuple(r.id for r in group)
             async with gate:
                 try:
                     await self._deliver(group, contexts)
-                    outcome = _Outcome(ids, None)
+                    finished.append(_Outcome(ids, None))
                 except DeliveryError as exc:
-                    outcome = _Outcome(ids, exc)
+                    finished.append(_Outcome(ids, exc))
                 except Exception as exc:  # a template or channel bug must not stop the other groups
                     logger.exception("dispatch failed for outbox rows %s", ids)
-                    outcome = _Outcome(ids, DeliveryError(f"内部错误：{exc}", permanent=False))
-                self._record([outcome], now, result)
+                    finished.append(_Outcome(ids, DeliveryError(f"内部错误：{exc}", permanent=False)))
 
-        await asyncio.gather(*(one(g) for g in groups))
+        async def recorder(sending: asyncio.Future[Any]) -> None:
+            while not sending.done():
+                await asyncio.sleep(RECORD_EVERY)
+                flush()
+
+        sending = asyncio.gather(*(one(g) for g in groups))
+        await asyncio.gather(sending, recorder(sending))
+        flush()
 
     async def _deliver(self, group: list[Row[Any]], contexts: dict[int, dict[str, Any]]) -> None:
         first = group[0]

@@ -125,7 +125,8 @@ class Item(Base):
             "state IN ('issued','assigned','measures_filed','verified','closed','withdrawn')", name="state"
         ),
         UniqueConstraint("notice_id", "seq"),
-        Index("ix_items_state_measures_due", "state", "measures_due"),
+        # (state, measures_due, completion_due) also serves "no measures target, completion due in a window".
+        Index("ix_items_state_measures_due", "state", "measures_due", "completion_due"),
         Index("ix_items_state_completion_due", "state", "completion_due"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -232,7 +233,6 @@ class OutboxMessage(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending','sending','sent','dead','cancelled')", name="status"),
         Index("ix_outbox_status_due_at", "status", "due_at"),
-        Index("ix_outbox_digest_key", "digest_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

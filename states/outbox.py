@@ -163,8 +163,11 @@ def enqueue(conn: Connection, notice: Notice, delivery: Delivery, due_at: dt.dat
         return 0
     columns = ("key", "kind", "item_id", "target", "due", "recipient_id", "recipient_name", "channel", "address",
                "digest_key", "due_at", "status", "attempts", "data", "created_at")  # fmt: skip
-    stmt = insert_ignore(union_all(*parts), columns, conn.dialect.name).returning(OutboxMessage.id)
-    return len(conn.execute(stmt).all())
+    stmt = insert_ignore(union_all(*parts), columns, conn.dialect.name)
+    if conn.dialect.name == "sqlite":
+        return conn.execute(stmt).rowcount  # exact on SQLite; no need to fetch every new id
+    # psycopg 3 reports rowcount -1 for ON CONFLICT DO NOTHING: count what RETURNING gives back
+    return len(conn.execute(stmt.returning(OutboxMessage.id)).all())
 
 
 def single_item(item_id: int) -> Any:

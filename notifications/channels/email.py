@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
 
@@ -48,12 +51,38 @@ class EmailChannel:
         display, addr = parseaddr(settings.mail_from)
         self._sender = _address(display, addr)
 
-    def build(self, message: OutgoingMessage) -> EmailMessage:
+    def build(self, message: OutgoingMessage) -> Message:
         """Build the mail for ``message`` without sending it.
+
+        ASCII addresses (nearly all) take the fast builder: the ``email`` package's default policy
+        parses every header it is given and costs about four times as much per mail, which caps the
+        dispatch rate. Both write RFC 2047 words for Chinese names and subjects and base64 bodies.
 
         Raises:
             DeliveryError: permanent, when the recipient address is malformed.
         """
+        to = _recipient(message)  # validates the address
+        if to.addr_spec.isascii() and self._sender.addr_spec.isascii():
+            return self._build_fast(message, to)
+        return self._build_full(message)
+
+    def _build_fast(self, message: OutgoingMessage, to: Address) -> Message:
+        body = MIMEText(message.text, "plain", "utf-8")
+        if message.html:
+            msg: Message = MIMEMultipart("alternative")
+            msg.attach(body)
+            msg.attach(MIMEText(message.html, "html", "utf-8"))
+        else:
+            msg = body
+        msg["From"] = _fold_address(self._sender)
+        msg["To"] = _fold_address(to)
+        msg["Subject"] = Header(" ".join(message.subject.split()), "utf-8")  # type: ignore[assignment]
+        msg["Date"] = format_datetime(self._clock())
+        msg["Message-ID"] = message_id(message.key)
+        return msg
+
+    def _build_full(self, message: OutgoingMessage) -> EmailMessage:
+        """The default-policy builder, for non-ASCII addresses (sent with SMTPUTF8)."""
         msg = EmailMessage()
         msg["From"] = self._sender
         msg["To"] = _recipient(message)
@@ -107,6 +136,14 @@ class EmailChannel:
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
             return DeliveryError(f"邮件服务器 {where} 断开了连接：{exc}", permanent=False)
         return DeliveryError(f"无法连接邮件服务器 {where}：{str(exc) or type(exc).__name__}", permanent=False)
+
+
+def _fold_address(address: Address) -> str:
+    """``=?utf-8?b?…?= <addr>`` for a Chinese display name, the plain address otherwise."""
+    name = address.display_name
+    if not name:
+        return address.addr_spec
+    return formataddr((Header(name, "utf-8").encode() if not name.isascii() else name, address.addr_spec))
 
 
 def _recipient(message: OutgoingMessage) -> Address:

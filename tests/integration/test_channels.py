@@ -426,3 +426,14 @@ def test_missing_file_gives_the_defaults(tmp_path: Path) -> None:
         load_notification_settings(tmp_path / "absent.toml", {"RECTIFLOW_SMTP_HOST": ""}).smtp
         == SmtpSettings()
     )
+
+
+def test_a_long_chinese_subject_folds_and_parses_back_equal(smtp: SmtpServer) -> None:
+    subject = "【整改督办】" + "临床输血管理不规范、疑难危重病例讨论记录不规范" * 3 + " 督办通知"
+    name = "赵立新（医务科科长）"
+    send_mail(smtp.channel(), OutgoingMessage(key="long", to_name=name, to_address="zhaolx@hospital.example.cn",
+                                              subject=subject, text=TEXT, html=HTML))  # fmt: skip
+    [mail] = smtp.handler.received()
+    assert mail["Subject"] == subject
+    assert mail["To"].addresses[0].display_name == name
+    assert mail.get_body(("plain",)).get_content() == TEXT

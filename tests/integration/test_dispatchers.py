@@ -77,7 +77,8 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(
     assert rescue.wait(timeout=120) == 0, rescue.stderr.read() if rescue.stderr else ""
     got = recipients(server)
     assert set(got) == {f"staff{k}@hospital.example.cn" for k in range(30)}
-    assert sum(got.values()) - 30 <= 1  # only the delivery in flight at the kill can repeat
+    # only what finished in the last recording interval (RECORD_EVERY = one slow mail here) or was in flight can repeat
+    assert sum(got.values()) - 30 <= 2
     with engine.connect() as conn:
         assert set(conn.execute(select(OutboxMessage.status)).scalars()) == {"sent"}
     engine.dispose()

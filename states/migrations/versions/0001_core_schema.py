@@ -88,7 +88,9 @@ def upgrade() -> None:
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_items_notice_id"), ["notice_id"], unique=False)
         batch_op.create_index("ix_items_state_completion_due", ["state", "completion_due"], unique=False)
-        batch_op.create_index("ix_items_state_measures_due", ["state", "measures_due"], unique=False)
+        batch_op.create_index(
+            "ix_items_state_measures_due", ["state", "measures_due", "completion_due"], unique=False
+        )
 
     op.create_table(
         "item_departments",

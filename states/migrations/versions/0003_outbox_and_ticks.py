@@ -52,7 +52,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_outbox_key'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_digest_key', ['digest_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_item_id'), ['item_id'], unique=False)
         batch_op.create_index('ix_outbox_status_due_at', ['status', 'due_at'], unique=False)
 
@@ -62,7 +61,6 @@ def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_due_at')
         batch_op.drop_index(batch_op.f('ix_outbox_item_id'))
-        batch_op.drop_index('ix_outbox_digest_key')
 
     op.drop_table('outbox')
     op.drop_table('ticks')
