@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, create_engine
@@ -39,9 +40,20 @@ def env(calendar: WorkingCalendar) -> Env:
     return Env(calendar=calendar)
 
 
-def _pg_engine(schema: str) -> Engine:
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test; yields a URL whose connections use it, then drops it."""
     assert PG_URL
-    return make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(PG_URL))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield normalize_url(PG_URL) + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -53,16 +65,10 @@ def bare_engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[En
     else:
         if not PG_URL:
             pytest.skip(PG_SKIP)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(normalize_url(PG_URL))
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        engine = _pg_engine(schema)
-        yield engine
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+        with pg_schema() as url:
+            engine = make_engine(url)
+            yield engine
+            engine.dispose()
     assert engine.pool.checkedout() == 0, "a test leaked a connection"  # type: ignore[attr-defined]
     engine.dispose()
 

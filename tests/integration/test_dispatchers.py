@@ -10,18 +10,17 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, select
+from sqlalchemy import Engine, insert, select
 
 from states.calendar import WorkingCalendar
 from states.model import OutboxMessage
 from states.service import Env
-from states.store import make_engine, normalize_url, session_factory, upgrade
-from tests.conftest import PG_SKIP, PG_URL
+from states.store import make_engine, session_factory, upgrade
+from tests.conftest import PG_SKIP, PG_URL, pg_schema
 from tests.factories import build_org, item
 from tests.servers import SmtpServer
 
@@ -90,26 +89,19 @@ def test_four_dispatchers_send_each_message_once(
 ) -> None:
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalize_url(PG_URL))
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = normalize_url(PG_URL) + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        fill_outbox(engine, session_factory(engine), Env(calendar=WorkingCalendar.official()), 400)
-        server = start_smtp()
-        procs = [worker(url, server.port, NOW, batch=25, concurrency=4) for _ in range(4)]
-        sent = []
-        for p in procs:
-            assert p.wait(timeout=300) == 0, p.stderr.read() if p.stderr else ""
-            sent.append(int(p.stdout.read().strip() if p.stdout else 0))
-        got = recipients(server)
-        assert len(got) == 400 and set(got.values()) == {1}
-        assert sum(sent) == 400 and sum(1 for n in sent if n) >= 2  # the work was shared
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with pg_schema() as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            fill_outbox(engine, session_factory(engine), Env(calendar=WorkingCalendar.official()), 400)
+            server = start_smtp()
+            procs = [worker(url, server.port, NOW, batch=25, concurrency=4) for _ in range(4)]
+            sent = []
+            for p in procs:
+                assert p.wait(timeout=300) == 0, p.stderr.read() if p.stderr else ""
+                sent.append(int(p.stdout.read().strip() if p.stdout else 0))
+            got = recipients(server)
+            assert len(got) == 400 and set(got.values()) == {1}
+            assert sum(sent) == 400 and sum(1 for n in sent if n) >= 2  # the work was shared
+        finally:
+            engine.dispose()
