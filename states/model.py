@@ -136,6 +136,16 @@ class Item(Base):
     title: Mapped[str] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
     lead_leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: the lead leader's name as an imported list wrote it, when no user of that name exists
+    lead_leader_name: Mapped[str | None] = mapped_column(String(100))
+    standard: Mapped[str | None] = mapped_column(Text)
+    """考核标准 / 评分标准, from an imported list."""
+    points: Mapped[float | None]
+    """The indicator's score (分值), from an imported list."""
+    responsible: Mapped[str | None] = mapped_column(String(100))
+    """责任人, as written."""
+    proposed_measures: Mapped[list[str] | None] = mapped_column(JSON)
+    """整改措施 proposed by the notice text for the item's area."""
     state: Mapped[str] = mapped_column(String(20), default="issued")
     version: Mapped[int] = mapped_column(Integer, default=1)
     start_on: Mapped[dt.date]
