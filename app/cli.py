@@ -151,7 +151,7 @@ def emit_json(data: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rectiflow`` command; returns the exit status."""
-    from app import commands, item_commands, ops_commands  # noqa: F401  (they register their commands on ``cli``)
+    from app import commands, intake_commands, item_commands, ops_commands  # noqa: F401  (they register commands)
 
     try:
         rv = typer.main.get_command(cli).main(args=argv, prog_name="rectiflow", standalone_mode=False)
