@@ -23,8 +23,9 @@ TEXT_SUFFIXES = (".txt", ".md")
 
 
 def _parse(path: str | None, text: str | None, year: int) -> ParsedImport:
-    from states.importers.table import parse_table
     from states.importers.text import parse_notice_text
+
+    from states.importers.table import parse_table
 
     if text is not None:
         source = sys.stdin.read() if text == "-" else Path(text).read_text(encoding="utf-8")
@@ -62,6 +63,7 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run", help="只预览，不写入"),
     create_departments: bool = typer.Option(False, "--create-departments", help="新建清单中未知的科室"),
     measures: str | None = typer.Option(None, help="整改措施期限规则，如 workdays:10（完成时限取自清单）"),
+    lead: str | None = typer.Option(None, help="未写牵头科室的条目由此科室牵头（通报文本通常不写）"),
 ) -> None:
     """导入督办清单或通报文本：全部正确才写入，否则逐行列出问题。"""
     st = state(ctx)
@@ -72,14 +74,15 @@ def import_(
         parsed = _parse(file, text, target.received_on.year)
         actor = st.actor(s)
         if dry_run:
-            plan = plan_import(s, parsed, create_departments=create_departments, measures_rule=measures)
+            plan = plan_import(s, parsed, create_departments=create_departments, measures_rule=measures,
+                               default_lead=tuple(split_names(lead)))  # fmt: skip
             _preview(plan)
             if plan.problems:
                 raise ImportRefused(plan.problems)
             console.print(f"预览：将导入 {len(plan.specs)} 个事项（未写入）")
             return
         done = run_import(s, st.app().env, notice, parsed, actor, st.now(), create_departments=create_departments,
-                          measures_rule=measures)  # fmt: skip
+                          measures_rule=measures, default_lead=tuple(split_names(lead)))  # fmt: skip
     for note in done.notes:
         console.print(f"  {note}", markup=False)
     console.print(f"已导入 {len(done.item_ids)} 个事项到通报 {notice}")

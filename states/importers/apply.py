@@ -57,14 +57,22 @@ class ImportPlan:
 
 
 def plan_import(session: Session, parsed: ParsedImport, *, create_departments: bool = False,
-                measures_rule: str | None = None) -> ImportPlan:  # fmt: skip
-    """Check the parsed rows against the organisation and build the item specs (writes nothing)."""
+                measures_rule: str | None = None, default_lead: tuple[str, ...] = ()) -> ImportPlan:  # fmt: skip
+    """Check the parsed rows against the organisation and build the item specs (writes nothing).
+
+    Args:
+        default_lead: lead departments for rows that name none (a notice text rarely does).
+    """
     plan = ImportPlan(problems=list(parsed.problems), notes=list(parsed.notes))
     kinds = dict(session.execute(select(Department.name, Department.kind)).tuples().all())
     leaders = _leaders(session)
     unknown: dict[str, int] = {}
     for row in parsed.items:
-        leads = _expand(row.lead_departments, kinds, plan, row.row)
+        leads = _expand(row.lead_departments or default_lead, kinds, plan, row.row)
+        if not leads:
+            plan.problems.append(
+                Problem(row=row.row, column="牵头科室", message="缺少牵头科室（可用 --lead 指定）")
+            )
         coops = _expand(row.cooperating_departments, kinds, plan, row.row)
         for name in (*leads, *coops):
             if name not in kinds:
@@ -118,7 +126,8 @@ def _spec(row: ImportedItem, leads: list[str], coops: list[str], leaders: dict[s
 
 @transaction
 def run_import(session: Session, env: Env, notice_id: int, parsed: ParsedImport, actor: Actor, now: dt.datetime, *,
-               create_departments: bool = False, measures_rule: str | None = None) -> ImportPlan:  # fmt: skip
+               create_departments: bool = False, measures_rule: str | None = None,
+               default_lead: tuple[str, ...] = ()) -> ImportPlan:  # fmt: skip
     """Create every item of ``parsed`` in ``notice_id`` in one transaction.
 
     Raises:
@@ -126,7 +135,8 @@ def run_import(session: Session, env: Env, notice_id: int, parsed: ParsedImport,
         PermissionDenied: the actor may not register items.
     """
     require(actor, "create_item")
-    plan = plan_import(session, parsed, create_departments=create_departments, measures_rule=measures_rule)
+    plan = plan_import(session, parsed, create_departments=create_departments, measures_rule=measures_rule,
+                       default_lead=default_lead)  # fmt: skip
     if plan.problems:
         raise ImportRefused(plan.problems)
     if not plan.specs:
