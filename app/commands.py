@@ -38,7 +38,8 @@ def init(
     console.print(f"数据库已就绪：{app.engine.url.render_as_string()}")
     if admin:
         with app.sessions() as s:
-            org.add_user(s, st.actor(s, required=False), username=admin, name=name, role="admin")
+            actor = st.actor(s, required=False) if org.has_users(s) else None  # the first admin needs no --as
+            org.add_user(s, actor, username=admin, name=name, role="admin")
         console.print(f"已创建管理员 {admin}")
 
 

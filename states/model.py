@@ -163,7 +163,9 @@ class Item(Base):
 
     notice: Mapped[Notice] = relationship(back_populates="items")
     departments: Mapped[list[ItemDepartment]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ItemDepartment.role.desc()"
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="(ItemDepartment.role.desc(), ItemDepartment.department_id)",
     )
     lead_leader: Mapped[User | None] = relationship()
 
