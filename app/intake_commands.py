@@ -15,6 +15,8 @@ from states import intake, queries
 from states.errors import InvalidInput, NotFound
 from states.importers.apply import ImportPlan, ImportRefused, plan_import, run_import
 from states.importers.model import ParsedImport
+from states.importers.table import parse_table
+from states.importers.text import parse_notice_text
 from states.model import Notice
 
 complaint_cli = typer.Typer(help="投诉：登记（按 5/10 个工作日规则自动计算反馈期限）", no_args_is_help=True)
@@ -23,10 +25,6 @@ TEXT_SUFFIXES = (".txt", ".md")
 
 
 def _parse(path: str | None, text: str | None, year: int) -> ParsedImport:
-    from states.importers.text import parse_notice_text
-
-    from states.importers.table import parse_table
-
     if text is not None:
         source = sys.stdin.read() if text == "-" else Path(text).read_text(encoding="utf-8")
         return parse_notice_text(source)
