@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openpyxl import Workbook, load_workbook  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
-from states.importers.table import parse_table  # noqa: E402
 
 from states import intake, org  # noqa: E402
 from states.calendar import WorkingCalendar  # noqa: E402
 from states.importers.apply import plan_import, run_import  # noqa: E402
+from states.importers.table import parse_table  # noqa: E402
 from states.model import Item  # noqa: E402
 from states.service import Env  # noqa: E402
 from states.store import make_engine, session_factory, upgrade  # noqa: E402
