@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from states.errors import RectiflowError
 from states.importers.model import ImportedItem, ParsedImport, Problem
 from states.intake import ItemSpec, add_items
-from states.model import Department, User
+from states.model import Department, Notice, User
 from states.permissions import Actor, require
 from states.service import Env
 from states.store import transaction
@@ -124,6 +124,14 @@ def _spec(row: ImportedItem, leads: list[str], coops: list[str], leaders: dict[s
     )  # fmt: skip
 
 
+def _fill_notice(session: Session, notice_id: int, parsed: ParsedImport, plan: ImportPlan) -> None:
+    """A notice registered without its 文号 takes the one the text carries (never overwritten)."""
+    notice = session.get(Notice, notice_id)
+    if notice is not None and parsed.doc_number and not notice.doc_number:
+        notice.doc_number = parsed.doc_number
+        plan.notes.append(f"通报文号已补记为「{parsed.doc_number}」")
+
+
 @transaction
 def run_import(session: Session, env: Env, notice_id: int, parsed: ParsedImport, actor: Actor, now: dt.datetime, *,
                create_departments: bool = False, measures_rule: str | None = None,
@@ -142,6 +150,7 @@ def run_import(session: Session, env: Env, notice_id: int, parsed: ParsedImport,
     if not plan.specs:
         raise ImportRefused([Problem(row=None, column=None, message="文件中没有可导入的事项")])
     session.add_all(Department(name=n, kind="functional") for n in plan.new_departments)
+    _fill_notice(session, notice_id, parsed, plan)
     session.flush()
     plan.item_ids = add_items(session, env, notice_id, plan.specs, actor, now)
     return plan

@@ -112,6 +112,10 @@ def test_notice_text_from_a_file_and_from_stdin(
     text.write_text(REPORT, encoding="gb18030")
     code, out, err = run(capsys, "import", str(text), "--notice", "1", "--dry-run")
     assert code == 1 and "牵头科室" in err  # a report names no lead departments: the office must add them
+    code, out, _ = run(capsys, "import", str(text), "--notice", "2", "--lead", "医务科")
+    assert code == 0 and "通报文号已补记为「x卫健医[20x]x号」" in out
+    code, out, _ = run(capsys, "notice", "list", "--json")
+    assert json.loads(out)[1]["doc_number"] == "x卫健医[20x]x号"
     assert run(capsys, "import", str(text), "--notice", "1", "--lead", "医务科")[0] == 0
     got = items(capsys, 1)
     assert [(i["category"], i["title"]) for i in got] == [
@@ -119,9 +123,10 @@ def test_notice_text_from_a_file_and_from_stdin(
         ("医疗方面", "临床输血管理不规范"),
         ("医院感染管理方面", "医院感染防控存在安全隐患"),
     ]
-    r = subprocess.run([str(Path(sys.executable).with_name("rectiflow")), "import", "--text", "-", "--notice", "2",
+    r = subprocess.run([str(Path(sys.executable).with_name("rectiflow")), "import", "--text", "-", "--notice", "1",
                         "--lead", "医务科"], input=REPORT, capture_output=True, text=True, check=False, cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0 and "已导入 3 个事项" in r.stdout, r.stderr
+    assert len(items(capsys, 1)) == 6
 
 
 def test_ledger_round_trip(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
