@@ -64,7 +64,11 @@ def plan_import(session: Session, parsed: ParsedImport, *, create_departments: b
         default_lead: lead departments for rows that name none (a notice text rarely does).
     """
     plan = ImportPlan(problems=list(parsed.problems), notes=list(parsed.notes))
-    kinds = dict(session.execute(select(Department.name, Department.kind)).tuples().all())
+    existing = dict(session.execute(select(Department.name, Department.kind)).tuples().all())
+    kinds = dict(existing)
+    if create_departments:  # departments this import creates count when 各职能科 is expanded
+        named = {n for r in parsed.items for n in (*r.lead_departments, *r.cooperating_departments, *default_lead)}
+        kinds |= {n: "functional" for n in sorted(named - GROUPS.keys() - existing.keys())}
     leaders = _leaders(session)
     unknown: dict[str, int] = {}
     for row in parsed.items:
@@ -75,7 +79,7 @@ def plan_import(session: Session, parsed: ParsedImport, *, create_departments: b
             )
         coops = _expand(row.cooperating_departments, kinds, plan, row.row)
         for name in (*leads, *coops):
-            if name not in kinds:
+            if name not in existing:
                 unknown.setdefault(name, row.row)
         plan.rows.append(row)
         plan.specs.append(_spec(row, leads, coops, leaders, measures_rule, plan))
