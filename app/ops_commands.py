@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 from sqlalchemy import select
 
 from app.cli import cli, console, emit_json, state
 from flows.jobs import run_dispatch, run_scan
+from flows.reports import write_report
 from notifications.dispatch import requeue
 from states.errors import InvalidInput
 from states.model import OutboxMessage
@@ -110,3 +113,16 @@ def scheduler(ctx: typer.Context) -> None:
 def serve(ctx: typer.Context) -> None:
     """运行服务（目前为内置调度器；网页与接口见后续版本）。"""
     scheduler(ctx)
+
+
+@cli.command()
+def report(
+    ctx: typer.Context,
+    notice: int = typer.Argument(..., help="通报编号"),
+    fmt: str = typer.Option("docx", "--format", help="docx | html | md"),
+    output: Path = typer.Option(..., "-o", "--output", help="输出文件"),
+) -> None:
+    """生成整改报告（事项未全部办结时为草稿）：DOCX 按公文格式排版，可修改、打印、盖章。"""
+    st = state(ctx)
+    path = write_report(st.app(), notice, fmt, output)
+    console.print(f"整改报告已生成：{path}")

@@ -16,7 +16,7 @@ from states.errors import InvalidInput, RectiflowError
 from states.escalation import Policy, parse_delivery, parse_policy
 
 CONFIG_DIR = Path(__file__).parent
-KEYS = ("database_url", "timezone", "calendars_dir", "evidence_dir")
+KEYS = ("database_url", "timezone", "calendars_dir", "evidence_dir", "institution")
 
 
 def load_policy(settings: Settings) -> Policy:
@@ -53,6 +53,8 @@ class Settings:
     """Folder where evidence files are stored."""
     config_dir: Path
     """The folder these settings were read from (policy, templates, notifications)."""
+    institution: str = "本院"
+    """The institution's name, signed under reports (整改报告落款)."""
 
 
 def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -80,6 +82,7 @@ def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) 
         calendars_dir=folder / raw.get("calendars_dir", "calendars"),
         evidence_dir=Path(raw.get("evidence_dir", "evidence")),
         config_dir=folder,
+        institution=raw.get("institution", "本院"),
     )
 
 

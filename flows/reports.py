@@ -14,8 +14,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flows.report_docx import write_docx
 from flows.runtime import App
-from states.errors import STATE_LABELS, NotFound
+from states.errors import STATE_LABELS, InvalidInput, NotFound
 from states.model import Item, ItemEvent, Notice
 
 NUMERALS = "一二三四五六七八九十"
@@ -69,19 +70,37 @@ def report_context(session: Session, notice_id: int, today: dt.date, institution
     }  # fmt: skip
 
 
-def render_closure_report(templates: Path, context: dict[str, Any]) -> str:
+FORMATS = ("md", "html", "docx")
+
+
+def render_closure_report(templates: Path, context: dict[str, Any], fmt: str = "md") -> str:
+    """The Markdown or HTML report (HTML escapes everything users typed)."""
     env = Environment(loader=FileSystemLoader(templates), undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)  # fmt: skip
-    return env.get_template("closure.md.j2").render(context)
+                      lstrip_blocks=True, keep_trailing_newline=True, autoescape=fmt == "html")  # fmt: skip
+    return env.get_template(f"closure.{fmt}.j2").render(context)
+
+
+def write_report(app: App, notice_id: int, fmt: str, path: Path, *, institution: str | None = None) -> Path:
+    """Write the notice's report in ``fmt`` (md, html, docx) to ``path``; a draft while items are open.
+
+    Raises:
+        InvalidInput: an unknown format.
+        NotFound: no such notice.
+    """
+    if fmt not in FORMATS:
+        raise InvalidInput("--format", fmt, f"可选值：{', '.join(FORMATS)}")
+    with app.sessions() as s:
+        context = report_context(s, notice_id, app.today(), institution or app.settings.institution)
+    if fmt == "docx":
+        return write_docx(context, path)
+    path.write_text(render_closure_report(app.settings.config_dir / "templates" / "reports", context, fmt),
+                    encoding="utf-8")  # fmt: skip
+    return path
 
 
 def write_closure_report(app: App, notice_id: int, out_dir: Path, *, institution: str = "") -> Path:
     """Write ``整改报告-<notice>.md`` into ``out_dir``; returns its path."""
-    today = app.today()
-    with app.sessions() as s:
-        context = report_context(s, notice_id, today, institution)
-    text = render_closure_report(app.settings.config_dir / "templates" / "reports", context)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"整改报告-{notice_id}.md"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_report(
+        app, notice_id, "md", out_dir / f"整改报告-{notice_id}.md", institution=institution or None
+    )
