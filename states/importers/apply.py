@@ -67,7 +67,9 @@ def plan_import(session: Session, parsed: ParsedImport, *, create_departments: b
     existing = dict(session.execute(select(Department.name, Department.kind)).tuples().all())
     kinds = dict(existing)
     if create_departments:  # departments this import creates count when 各职能科 is expanded
-        named = {n for r in parsed.items for n in (*r.lead_departments, *r.cooperating_departments, *default_lead)}
+        named = {
+            n for r in parsed.items for n in (*r.lead_departments, *r.cooperating_departments, *default_lead)
+        }
         kinds |= {n: "functional" for n in sorted(named - GROUPS.keys() - existing.keys())}
     leaders = _leaders(session)
     unknown: dict[str, int] = {}
