@@ -30,16 +30,26 @@ SETUP = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: list[list[str]], user: str | None = None
+) -> Path:
+    """A SQLite file in ``tmp_path`` set up by running ``setup`` through the CLI, with the clock at 2026-09-15."""
     path = tmp_path / "cli.db"
     monkeypatch.setenv("RECTIFLOW_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("RECTIFLOW_TODAY", "2026-09-15")
-    monkeypatch.delenv("RECTIFLOW_USER", raising=False)
+    if user:
+        monkeypatch.setenv("RECTIFLOW_USER", user)
+    else:
+        monkeypatch.delenv("RECTIFLOW_USER", raising=False)
     monkeypatch.chdir(tmp_path)
-    for argv in SETUP:
+    for argv in setup:
         assert main(argv) == 0, argv
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return cli_database(tmp_path, monkeypatch, SETUP)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from tests.e2e.test_cli import run, snapshot
+from tests.e2e.test_cli import cli_database, run, snapshot
 from tests.fixtures_tables import write_rows_xlsx, write_seed003_xlsx
 
 REPORT = """20xx年度县级公立医院综合绩效考评情况整改报告
@@ -45,14 +44,7 @@ SETUP = [
 
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "intake.db"
-    monkeypatch.setenv("RECTIFLOW_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("RECTIFLOW_TODAY", "2026-09-15")
-    monkeypatch.setenv("RECTIFLOW_USER", "jxb")
-    monkeypatch.chdir(tmp_path)
-    for argv in SETUP:
-        assert main(argv) == 0, argv
-    return path
+    return cli_database(tmp_path, monkeypatch, SETUP, user="jxb")
 
 
 def items(capsys: pytest.CaptureFixture[str], notice: int) -> list[dict[str, object]]:
