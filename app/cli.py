@@ -55,6 +55,14 @@ def parse_date(value: str | None, name: str = "日期") -> dt.date | None:
         raise InvalidInput(name, value, "应为 YYYY-MM-DD 格式的有效日期") from exc
 
 
+def read_password() -> str:
+    """A password from standard input: the first line, without its line end."""
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise InvalidInput("密码", "", "标准输入为空")
+    return line
+
+
 def split_names(value: str | None) -> list[str]:
     """Split a list of department names typed as ``A,B``, ``A，B`` or ``A、B``."""
     if not value:
@@ -151,7 +159,13 @@ def emit_json(data: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rectiflow`` command; returns the exit status."""
-    from app import commands, intake_commands, item_commands, ops_commands  # noqa: F401  (they register commands)
+    from app import (  # noqa: F401  (they register commands)
+        account_commands,
+        commands,
+        intake_commands,
+        item_commands,
+        ops_commands,
+    )
 
     try:
         rv = typer.main.get_command(cli).main(args=argv, prog_name="rectiflow", standalone_mode=False)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import cli, console, emit_json, parse_date, split_names, state
+from app.cli import cli, console, emit_json, parse_date, read_password, split_names, state
 from app.render import department_table, item_detail, items_table
-from states import intake, org, queries, service
+from states import auth, intake, org, queries, service
 from states.deadlines import compute_due, parse_rule
 from states.errors import InvalidInput, NotFound
 from states.lifecycle import STATES
@@ -88,9 +88,11 @@ def user_add(
     dept: str | None = typer.Option(None, help="所属科室"),
     email: str | None = typer.Option(None),
     title: str | None = typer.Option(None, help="职务，如 分管副院长"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取登录密码（网页登录用）"),
 ) -> None:
-    """新增用户。"""
+    """新增用户；--password-stdin 同时设置网页登录密码。"""
     st = state(ctx)
+    hashed = auth.hash_password(auth.check_new_password(read_password())) if password_stdin else None
     with st.session() as s:
         u = org.add_user(
             s,
@@ -101,6 +103,7 @@ def user_add(
             department=dept,
             email=email,
             title=title,
+            password_hash=hashed,
         )
     console.print(f"已新增用户 {u.username}（{u.name}，{u.role}）")
 

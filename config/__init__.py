@@ -10,13 +10,17 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from states.errors import InvalidInput, RectiflowError
 from states.escalation import Policy, parse_delivery, parse_policy
 
 CONFIG_DIR = Path(__file__).parent
-KEYS = ("database_url", "timezone", "calendars_dir", "evidence_dir", "institution")
+KEYS = ("database_url", "timezone", "calendars_dir", "evidence_dir", "institution", "reports_dir",
+        "max_upload_mb", "session_hours", "cookie_secure")
+INT_KEYS = ("max_upload_mb", "session_hours")
+BOOL_KEYS = ("cookie_secure",)
 
 
 def load_policy(settings: Settings) -> Policy:
@@ -55,6 +59,14 @@ class Settings:
     """The folder these settings were read from (policy, templates, notifications)."""
     institution: str = "本院"
     """The institution's name, signed under reports (整改报告落款)."""
+    reports_dir: Path = Path("reports")
+    """Where the report job writes the rectification reports of finished notices."""
+    max_upload_mb: int = 20
+    """Largest evidence file accepted from the web or the API."""
+    session_hours: int = 12
+    """How long a web log-in lasts."""
+    cookie_secure: bool = False
+    """Send the session cookie over HTTPS only (set when the site is served over HTTPS)."""
 
 
 def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -83,17 +95,27 @@ def load(config_dir: Path | None = None, environ: dict[str, str] | None = None) 
         evidence_dir=Path(raw.get("evidence_dir", "evidence")),
         config_dir=folder,
         institution=raw.get("institution", "本院"),
+        reports_dir=Path(raw.get("reports_dir", "reports")),
+        max_upload_mb=raw.get("max_upload_mb", 20),
+        session_hours=raw.get("session_hours", 12),
+        cookie_secure=raw.get("cookie_secure", False),
     )
 
 
-def _read(path: Path) -> dict[str, str]:
+def _read(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    bad = [k for k, v in data.items() if not isinstance(v, str)]
-    if bad:
-        raise ConfigError(f"{path}: {', '.join(bad)} 应为字符串")
+    for key, value in data.items():
+        if key in INT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{path}: {key} 应为正整数")
+        elif key in BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: {key} 应为 true 或 false")
+        elif not isinstance(value, str):
+            raise ConfigError(f"{path}: {key} 应为字符串")
     return data

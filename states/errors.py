@@ -111,3 +111,11 @@ class Conflict(RectiflowError):
         self.item_id, self.action = item_id, action
         label = ACTION_LABELS.get(action, action)
         super().__init__(f"事项 {item_id} 已被他人同时修改，本次「{label}」未生效，请刷新后重试")
+
+
+class Unauthenticated(RectiflowError):
+    """No valid log-in: wrong password, no session, an unknown or revoked token."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(why)

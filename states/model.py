@@ -88,6 +88,8 @@ class User(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     email: Mapped[str | None] = mapped_column(String(254))
     title: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    """``scrypt$n$r$p$salt$hash`` (see :mod:`states.auth`); ``None``: the user cannot log in."""
     department: Mapped[Department | None] = relationship()
 
 
@@ -275,3 +277,51 @@ class Tick(Base):
     tick: Mapped[dt.datetime] = mapped_column(primary_key=True)
     claimed_at: Mapped[dt.datetime]
     claimed_by: Mapped[str] = mapped_column(String(100))
+
+
+class WebSession(Base):
+    """A logged-in browser (登录会话): the cookie holds the token, the table its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """An API token (接口令牌), created from the CLI; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    user: Mapped[User] = relationship()
+
+
+class ReportRequest(Base):
+    """A rectification report to write (整改报告待生成), queued when a notice's last open item is done.
+
+    The report job (embedded scheduler or Prefect flow) writes the files and tells the office.
+    """
+
+    __tablename__ = "report_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','done','failed')", name="status"),
+        UniqueConstraint("notice_id", "event_id"),
+        Index("ix_report_requests_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("item_events.id"))
+    """The closing or withdrawing event that left the notice with no open item."""
+    requested_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    done_at: Mapped[dt.datetime | None]
+    files: Mapped[list[str] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -45,7 +45,10 @@ def actor(session: Session, username: str) -> Actor:
     Raises:
         NotFound: no such user.
     """
-    u = user_by_name(session, username)
+    return actor_of(user_by_name(session, username))
+
+
+def actor_of(u: User) -> Actor:
     return Actor(id=u.id, username=u.username, name=u.name, role=u.role, department_id=u.department_id)
 
 
@@ -85,6 +88,7 @@ def add_user(
     department: str | None = None,
     email: str | None = None,
     title: str | None = None,
+    password_hash: str | None = None,
 ) -> User:
     """Create a user (admin; the very first user may be created by anyone and must be an admin).
 
@@ -101,7 +105,8 @@ def add_user(
     _check_user(session, username, role, department, email)
     department = department.strip() if department else None
     dept_id = department_ids(session, [department])[department] if department else None
-    user = User(username=username, name=name, role=role, department_id=dept_id, email=email, title=title)
+    user = User(username=username, name=name, role=role, department_id=dept_id, email=email, title=title,
+                password_hash=password_hash)
     session.add(user)
     session.flush()
     return user

@@ -64,6 +64,8 @@ class ItemView:
     closed_on: dt.date | None
     closed_on_time: bool | None
     version: int
+    light: str | None
+    """Traffic light (红绿灯): ``red`` overdue, ``yellow`` due within 2 working days, ``green`` on track."""
 
     def as_json(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in asdict(self).items()}
@@ -109,8 +111,23 @@ def overdue_workdays(due: dt.date | None, today: dt.date, calendar: WorkingCalen
     return calendar.workdays_between(due, today)
 
 
+#: Working days before a pending target at which the light turns yellow.
+YELLOW_WORKDAYS = 2
+LIGHT_LABELS = {"red": "红", "yellow": "黄", "green": "绿"}
+
+
+def light(due: dt.date | None, overdue: int, today: dt.date, calendar: WorkingCalendar) -> str | None:
+    """红 overdue, 黄 due within :data:`YELLOW_WORKDAYS` working days (today included), 绿 on track."""
+    if due is None:
+        return None
+    if overdue > 0:
+        return "red"
+    return "yellow" if calendar.workdays_between(today, due) <= YELLOW_WORKDAYS else "green"
+
+
 def view(item: Item, today: dt.date, calendar: WorkingCalendar) -> ItemView:
     target, due = pending(item)
+    late = overdue_workdays(due, today, calendar)
     final = item.completion_due or item.measures_due
     on_time = None if item.closed_on is None else (final is None or item.closed_on <= final)
     return ItemView(
@@ -129,10 +146,11 @@ def view(item: Item, today: dt.date, calendar: WorkingCalendar) -> ItemView:
         provisional=item.provisional,
         pending_target=target,
         pending_due=due,
-        overdue_workdays=overdue_workdays(due, today, calendar),
+        overdue_workdays=late,
         closed_on=item.closed_on,
         closed_on_time=on_time,
         version=item.version,
+        light=light(due, late, today, calendar),
     )
 
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, exists, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Integer, bindparam, exists, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
 from states.calendar import WorkingCalendar
 from states.errors import Conflict, InvalidTransition, ItemNotFound
 from states.lifecycle import ACTIONS, OPEN_STATES, REASON_REQUIRED, next_state
-from states.model import Evidence, Item, ItemDepartment, ItemEvent
+from states.model import Evidence, Item, ItemDepartment, ItemEvent, ReportRequest, UTCDateTime
 from states.outbox import Delivery, Notice, enqueue, send_slot, single_item
 from states.permissions import OWN_DEPARTMENT_ACTIONS, Actor, leads, refusal, require
 from states.store import transaction
@@ -134,6 +134,16 @@ _UPDATES = {
     for action in ACTIONS
 }
 _EVENT = insert(ItemEvent).returning(ItemEvent.id)
+#: Actions that may leave a notice with no open item, and so queue its rectification report.
+FINISHING = frozenset({"close", "withdraw"})
+_OTHER = aliased(Item)
+_REPORT = insert(ReportRequest).from_select(
+    ["notice_id", "event_id", "requested_at", "status"],
+    select(Item.notice_id, bindparam("b_event", type_=Integer), bindparam("b_now", type_=UTCDateTime()),
+           literal("pending"))
+    .where(Item.id == bindparam("b_id"),
+           ~exists().where(_OTHER.notice_id == Item.notice_id, _OTHER.state.in_(OPEN_STATES))),
+)  # fmt: skip
 
 
 def _move(
@@ -184,6 +194,8 @@ def _move(
     }).scalar_one()  # fmt: skip
     if env.delivery is not None and action in NOTIFY:
         notify(conn, env, item_id, NOTIFY[action], f"e{event_id}", now, {"reason": reason})
+    if action in FINISHING:  # the notice's last open item: queue the report (written by the report job)
+        conn.execute(_REPORT, {"b_id": item_id, "b_event": event_id, "b_now": now})
     _expire_loaded(session, item_id)
     return Transition(item_id=item_id, action=action, from_state=state, to_state=new, version=written[0],
                       event_id=event_id, at=now)  # fmt: skip

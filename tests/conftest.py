@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine
@@ -21,6 +22,7 @@ from states.service import Env
 from states.store import make_engine, normalize_url, session_factory, upgrade
 from tests.factories import Org, build_org
 from tests.servers import smtp, start_smtp  # noqa: F401  (fixtures)
+from tests.web_support import WebTest, give_passwords, live_server, web_runtime
 
 PG_URL = os.environ.get("RECTIFLOW_TEST_PG_URL")
 PG_SKIP = (
@@ -94,6 +96,15 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def org(session: Session) -> Org:
     return build_org(session)
+
+
+@pytest.fixture
+def web(engine: Engine, session: Session, org: Org, tmp_path: Path) -> Iterator[WebTest]:
+    """The web app on a real uvicorn server over the test's database, with ``org``'s users able to log in."""
+    give_passwords(session)
+    runtime = web_runtime(engine, tmp_path, dt.date(2026, 9, 15))
+    with live_server(runtime) as base:
+        yield WebTest(runtime=runtime, base=base, org=org, clock=runtime.clock)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""The web app (网页与接口): server-rendered Chinese pages for the office, departments and leaders,
+and the JSON API under ``/api/v1``. Every change goes through the service functions in ``states``.
+
+Everything is served by the app itself (styles, charts as server-side SVG): institution intranets
+have no internet.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from app.web import auth_pages
+from app.web.deps import (
+    STATIC,
+    LoginRequired,
+    error_code,
+    error_json,
+    error_page,
+    is_api,
+    login_redirect,
+    status_of,
+)
+from flows.runtime import App
+from states.errors import RectiflowError
+
+HTTP_MESSAGES = {404: "页面或资源不存在", 405: "不支持该请求方法", 413: "上传内容过大"}
+
+
+def create_app(runtime: App) -> FastAPI:
+    """The ASGI app for one process's runtime (engine, calendar, clock)."""
+    web = FastAPI(title="rectiflow 整改督办系统接口", version="1", docs_url="/api/docs",
+                  openapi_url="/api/openapi.json", redoc_url=None)  # fmt: skip
+    web.state.runtime = runtime
+    web.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in _routers():
+        web.include_router(router)
+
+    @web.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if is_api(request):
+            return error_json(401, "unauthenticated", "未登录")
+        return login_redirect(exc.next_url)
+
+    @web.exception_handler(RectiflowError)
+    async def _refused(request: Request, exc: RectiflowError) -> Response:
+        status = status_of(exc)
+        if is_api(request):
+            return error_json(status, error_code(exc), str(exc))
+        return error_page(request, status, str(exc))
+
+    @web.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in HTTP_MESSAGES else \
+            HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+        if is_api(request):
+            return error_json(exc.status_code, "http_error", message)
+        return error_page(request, exc.status_code, message)
+
+    @web.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}：{e['msg']}" for e in exc.errors()]
+        message = "请求参数有误：" + "；".join(problems)
+        if is_api(request):
+            return error_json(400, "invalid_input", message)
+        return error_page(request, 400, message)
+
+    return web
+
+
+def _routers() -> list:  # type: ignore[type-arg]
+    """Every router of the app: log-in, the pages of each role, the API."""
+    routers = [auth_pages.router]
+    return routers
