@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from app.web import auth_pages
+from app.web import api, auth_pages, dashboard, documents, pages
 from app.web.deps import (
     STATIC,
     LoginRequired,
@@ -73,5 +73,4 @@ def create_app(runtime: App) -> FastAPI:
 
 def _routers() -> list:  # type: ignore[type-arg]
     """Every router of the app: log-in, the pages of each role, the API."""
-    routers = [auth_pages.router]
-    return routers
+    return [auth_pages.router, pages.router, dashboard.router, documents.router, api.router]
