@@ -9,8 +9,9 @@ from rich.table import Table
 from sqlalchemy import select
 
 from app.cli import cli, console, emit_json, state
+from flows.closure_record import write_closure_record
 from flows.jobs import run_dispatch, run_scan
-from flows.reports import write_report
+from flows.reports import run_reports, write_report
 from notifications.dispatch import requeue
 from states.errors import InvalidInput
 from states.model import OutboxMessage
@@ -18,7 +19,7 @@ from states.model import OutboxMessage
 LEVEL_LABELS = {
     "reminder": "到期前提醒", "due_today": "今日到期", "overdue": "逾期提醒", "supervision": "督办通知",
     "talk": "约谈名单", "assigned": "交办通知", "sent_back": "退回通知", "extension_decided": "延期审批结果",
-    "closed": "销号通知",
+    "closed": "销号通知", "report_ready": "整改报告已生成", "weekly": "每周督办简报",
 }  # fmt: skip
 STATUS_LABELS = {
     "pending": "待发送",
@@ -45,8 +46,11 @@ def scan(
 
 @cli.command()
 def dispatch(ctx: typer.Context) -> None:
-    """发送发件箱中到期的消息（同一收件人当天的消息合并为一封汇总）。"""
+    """生成待出的整改报告，再发送发件箱中到期的消息（同一收件人当天的消息合并为一封汇总）。"""
     st = state(ctx)
+    done = run_reports(st.app(), st.now())
+    if done.written or done.failed:
+        console.print(f"整改报告：已生成 {len(done.written)} 份，失败 {len(done.failed)} 份")
     r = run_dispatch(st.app(), st.now())
     console.print(f"取出 {r.claimed} 条，已发送 {r.sent} 条（{r.deliveries} 次投递），稍后重试 {r.retried} 条，"
                   f"失败 {r.dead} 条，取消 {r.cancelled} 条")  # fmt: skip
@@ -126,3 +130,16 @@ def report(
     st = state(ctx)
     path = write_report(st.app(), notice, fmt, output)
     console.print(f"整改报告已生成：{path}")
+
+
+@cli.command("closure-record")
+def closure_record(
+    ctx: typer.Context,
+    item: int = typer.Argument(..., help="事项编号（已销号）"),
+    fmt: str = typer.Option("docx", "--format", help="docx | html | md"),
+    output: Path = typer.Option(..., "-o", "--output", help="输出文件"),
+) -> None:
+    """出具已销号事项的销号单（整改措施、核验、销号、是否按期）。"""
+    st = state(ctx)
+    path = write_closure_record(st.app(), item, fmt, output)
+    console.print(f"销号单已生成：{path}")

@@ -14,7 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.jobs import run_dispatch, run_scan, run_weekly_digest
-from flows.reports import write_closure_report
+from flows.reports import run_reports, write_closure_report
 from flows.runtime import bootstrap
 
 
@@ -69,13 +69,21 @@ def weekly_digest_flow(database_url: str | None = None, today: str | None = None
 
 
 @flow(name="rectiflow-closure-report", log_prints=False)
-def closure_report_flow(notice_id: int, out_dir: str = "reports", database_url: str | None = None,
-                        today: str | None = None) -> str:  # fmt: skip
-    """整改报告: write the notice's rectification report (Markdown) and return its path."""
+def closure_report_flow(database_url: str | None = None, today: str | None = None, notice_id: int | None = None,
+                        out_dir: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """整改报告: write the reports queued by closing transitions and tell the office.
+
+    With ``notice_id``, write that notice's report now (a draft while items are open) into ``out_dir``.
+    """
     app = _app(database_url, today)
     try:
-        path = write_closure_report(app, notice_id, Path(out_dir))
-        get_run_logger().info("整改报告已生成：%s", path)
-        return str(path)
+        if notice_id is not None:
+            paths = write_closure_report(app, notice_id, Path(out_dir) if out_dir else app.settings.reports_dir)
+            get_run_logger().info("整改报告已生成：%s", ", ".join(map(str, paths)))
+            return {"files": [str(p) for p in paths]}
+        run = run_reports(app, app.clock.now())
+        get_run_logger().info("整改报告：生成 %s 份，跳过 %s 份，失败 %s 份", len(run.written), len(run.skipped),
+                              len(run.failed))  # fmt: skip
+        return {"written": run.written, "skipped": run.skipped, "failed": run.failed}
     finally:
         app.engine.dispose()

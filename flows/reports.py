@@ -1,22 +1,25 @@
 """The rectification report (整改报告) of a notice, rendered from ``config/templates/reports``.
 
-This is the Markdown form, written by :func:`write_closure_report` (and the Prefect flow) when
-a notice's items are done; the document forms (DOCX, HTML) build on the same context.
+Written on demand (``rectiflow report``, the web pages) as a draft while items are open, and by
+itself when a notice's last item is done: the closing transition queues a request and
+:func:`run_reports` (embedded scheduler, Prefect flow) writes DOCX, HTML and Markdown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.report_docx import write_docx
 from flows.runtime import App
-from states.errors import STATE_LABELS, InvalidInput, NotFound
+from states import reporting
+from states.errors import STATE_LABELS, InvalidInput, NotFound, RectiflowError
 from states.model import Item, ItemEvent, Notice
 
 NUMERALS = "一二三四五六七八九十"
@@ -98,9 +101,48 @@ def write_report(app: App, notice_id: int, fmt: str, path: Path, *, institution:
     return path
 
 
-def write_closure_report(app: App, notice_id: int, out_dir: Path, *, institution: str = "") -> Path:
-    """Write ``整改报告-<notice>.md`` into ``out_dir``; returns its path."""
+def write_closure_report(app: App, notice_id: int, out_dir: Path, *, formats: tuple[str, ...] = FORMATS,
+                         institution: str = "") -> list[Path]:  # fmt: skip
+    """Write ``整改报告-<notice>.<fmt>`` into ``out_dir`` for each format; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return write_report(
-        app, notice_id, "md", out_dir / f"整改报告-{notice_id}.md", institution=institution or None
-    )
+    return [write_report(app, notice_id, fmt, out_dir / f"整改报告-{notice_id}.{fmt}", institution=institution or None)
+            for fmt in formats]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRun:
+    """What one run of the report job did."""
+
+    written: list[int] = field(default_factory=list)
+    """Notices whose report was written (and the office told)."""
+    skipped: list[int] = field(default_factory=list)
+    """Notices reopened before the job ran: no report."""
+    failed: list[int] = field(default_factory=list)
+
+
+def run_reports(app: App, now: dt.datetime) -> ReportRun:
+    """Write the reports queued by closing transitions (DOCX, HTML, Markdown) and tell the office.
+
+    Files go to ``settings.reports_dir/<notice id>/``. A request that fails (a template error, a
+    full disk) is marked failed with the error, and the next ones still run.
+    """
+    run = ReportRun()
+    with app.engine.connect() as conn:
+        requests = reporting.pending(conn)
+    for request in requests:
+        if not request.still_done:
+            with app.engine.begin() as conn:
+                reporting.skip(conn, request, "通报已有事项重新打开", now)
+            run.skipped.append(request.notice_id)
+            continue
+        try:
+            paths = write_closure_report(app, request.notice_id, app.settings.reports_dir / str(request.notice_id))
+        except (OSError, RectiflowError, TemplateError) as exc:
+            with app.engine.begin() as conn:
+                reporting.fail(conn, request.request_id, f"{type(exc).__name__}: {exc}", now)
+            run.failed.append(request.notice_id)
+            continue
+        with app.engine.begin() as conn:
+            if reporting.finish(conn, request, [str(p) for p in paths], now, app.env.calendar, app.env.delivery):
+                run.written.append(request.notice_id)
+    return run

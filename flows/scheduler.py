@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from flows.jobs import claim_tick, run_dispatch, run_scan, run_weekly_digest
+from flows.reports import run_reports
 from flows.runtime import App
 from notifications.dispatch import DispatchResult
 from states.escalation import ScanResult
@@ -45,10 +46,13 @@ def scan_tick(app: App) -> ScanResult | None:
 
 
 def dispatch_tick(app: App) -> DispatchResult | None:
-    """Send what is due, once per minute across all processes."""
+    """Write the reports of finished notices, then send what is due, once per minute across all processes."""
     now = app.clock.now()
     if not claim_tick(app.engine, "dispatch", now.replace(second=0, microsecond=0), now):
         return None
+    reports = run_reports(app, now)
+    if reports.written or reports.failed:
+        logger.info("reports: %s", reports)
     result = run_dispatch(app, now)
     if result.claimed:
         logger.info("dispatch: %s", result)

@@ -153,7 +153,7 @@ class Dispatcher:
             due = r.due.isoformat() if r.due else None
             late = self.calendar.workdays_between(r.due, today) if r.due and today > r.due else 0
             data = r.data or {}
-            out[r.id] = base | {
+            out[r.id] = base | data | {
                 "recipient_name": r.recipient_name, "item_id": r.item_id, "target": r.target,
                 "target_label": TARGET_LABELS.get(r.target or "", ""), "due": due, "overdue_workdays": late,
                 "level": r.kind, "reason": data.get("reason"), "approved": data.get("approved"),

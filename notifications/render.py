@@ -39,6 +39,7 @@ KINDS = (
     "sent_back",
     "extension_decided",
     "closed",
+    "report_ready",
 )
 """The kinds the engine sends; each must have a template. An office may add more files."""
 DIGEST = "digest"

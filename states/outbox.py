@@ -174,3 +174,29 @@ def single_item(item_id: int) -> Any:
     """The selectable for a message about one item (no target)."""
     return select(Item.id, literal(None, String).label("target"), literal(None, Item.measures_due.type)
                   .label("due")).where(Item.id == item_id).subquery()  # fmt: skip
+
+
+def enqueue_people(conn: Connection, kind: str, key: str, who: ColumnElement[bool], data: dict[str, Any],
+                   delivery: Delivery, due_at: dt.datetime, now: dt.datetime) -> int:  # fmt: skip
+    """Queue a message that is about no single item (a bulletin, a report) to the users ``who`` selects.
+
+    One message per user and channel (webhooks reach departments, not people: skipped), each sent
+    as a mail of its own; ``key`` makes queueing it twice add nothing.
+
+    Returns:
+        How many messages were queued.
+    """
+    inserted = 0
+    for channel in (c for c in delivery.channels if c != "webhook"):
+        address = User.email if channel == "email" else User.username
+        rows = select(
+            literal(f"{key}:u") + _text(User.id) + f":{channel}", literal(kind), User.id, User.name,
+            literal(channel), address, literal(f"{channel}:") + address + f":{key}",
+            literal(due_at, OutboxMessage.due_at.type), literal("pending"), literal(0),
+            literal(data, OutboxMessage.data.type), literal(now, OutboxMessage.created_at.type),
+        ).where(who, address.is_not(None))  # fmt: skip
+        columns = ("key", "kind", "recipient_id", "recipient_name", "channel", "address", "digest_key", "due_at",
+                   "status", "attempts", "data", "created_at")  # fmt: skip
+        stmt = insert_ignore(rows, columns, conn.dialect.name).returning(OutboxMessage.id)
+        inserted += len(conn.execute(stmt).all())
+    return inserted

@@ -133,8 +133,10 @@ def test_prefect_flows_run_the_same_jobs(
     sent = dispatch_flow(database_url=url, today="2026-10-09")
     assert sent["sent"] == 4  # the 交办通知 and the three 督办通知
     assert {str(m["Subject"]).split("：")[0] for m in smtp.handler.received()} >= {"【整改督办】督办通知"}
-    report = Path(closure_report_flow(notice_id=1, out_dir=str(tmp_path / "reports"), database_url=url,
-                                      today="2026-10-09")).read_text(encoding="utf-8")  # fmt: skip
+    files = closure_report_flow(notice_id=1, out_dir=str(tmp_path / "reports"), database_url=url,
+                                today="2026-10-09")["files"]  # fmt: skip
+    assert sorted(Path(f).suffix for f in files) == [".docx", ".html", ".md"]
+    report = next(Path(f) for f in files if f.endswith(".md")).read_text(encoding="utf-8")
     assert report.startswith("# 20xx年县级公立医院综合绩效考评情况整改报告")
     assert "## 一、医疗方面存在问题及整改措施" in report and "1. 临床输血管理不规范。" in report
     assert "本次通报共涉及问题 1 项：已销号 0 项" in report and "尚在整改 1 项" in report
