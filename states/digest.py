@@ -1,4 +1,5 @@
-"""The weekly bulletin (每周督办简报) for leaders and the office: per-department figures.
+"""The weekly bulletin (每周督办简报) for leaders and the office: closure and on-time rates by
+department, the most overdue items, and what changed since last week.
 
 Queued into the outbox like any message (one per recipient, channel and ISO week, so queueing it
 twice in a week adds nothing) and sent by the dispatcher as a mail of its own.
@@ -7,15 +8,50 @@ twice in a week adds nothing) and sent by the dispatcher as a mail of its own.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import Connection, String, cast, literal, or_, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
+from states.audit import iso
 from states.calendar import WorkingCalendar
-from states.model import OutboxMessage, User
-from states.outbox import Delivery, insert_ignore, send_slot
+from states.dashboard import most_overdue
+from states.model import Item, ItemEvent, User
+from states.outbox import Delivery, enqueue_people, send_slot
 from states.permissions import CONSOLE_READER
-from states.queries import department_stats, overall_stats
+from states.queries import FINAL_DUE, department_stats, overall_stats
+
+#: Most overdue items listed in the bulletin.
+OVERDUE_LISTED = 20
+WEEK = dt.timedelta(days=7)
+#: Counted changes and the event action behind each.
+CHANGE_ACTIONS = {"closed": "close", "reopened": "reopen", "withdrawn": "withdraw", "extended": "approve_extension"}
+
+
+def changes_since(session: Session, since: dt.datetime, since_day: dt.date) -> dict[str, int]:
+    """What happened since ``since``: items registered, closed (and of them late), reopened, withdrawn,
+    extensions approved — counted from the append-only events."""
+    counts: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
+        select(ItemEvent.action, func.count()).where(ItemEvent.at >= since,
+                                                     ItemEvent.action.in_(CHANGE_ACTIONS.values()))
+        .group_by(ItemEvent.action)).all())  # fmt: skip
+    late = session.scalar(select(func.count(Item.id)).where(Item.state == "closed", Item.closed_on >= since_day,
+                                                            FINAL_DUE < Item.closed_on))  # fmt: skip
+    new = session.scalar(select(func.count(Item.id)).where(Item.created_at >= since))
+    return {"new": new or 0, **{k: counts.get(a, 0) for k, a in CHANGE_ACTIONS.items()}, "closed_late": late or 0}
+
+
+
+def bulletin(session: Session, calendar: WorkingCalendar, today: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """The bulletin's facts: per-department figures and 合计, the most overdue items, the week's changes."""
+    rows = department_stats(session, calendar, CONSOLE_READER, today)
+    total = overall_stats(session, calendar, CONSOLE_READER, today)
+    overdue = [{"id": v.id, "title": v.title, "leads": "、".join(v.lead_departments), "due": iso(v.pending_due),
+                "overdue_workdays": v.overdue_workdays} for v in most_overdue(session, calendar, today, OVERDUE_LISTED)]  # fmt: skip
+    year, week, _ = today.isocalendar()
+    return {"stats": [r.as_json() for r in [*rows, total]], "week": f"{year}年第{week}周", "overdue": overdue,
+            "overdue_total": total.overdue, "changes": changes_since(session, now - WEEK, today - WEEK)}  # fmt: skip
+
 
 
 def queue_weekly_digest(conn: Connection, calendar: WorkingCalendar, delivery: Delivery, today: dt.date,
@@ -25,25 +61,7 @@ def queue_weekly_digest(conn: Connection, calendar: WorkingCalendar, delivery: D
     Returns:
         How many messages were queued (0 when this week's were queued already).
     """
-    session = Session(bind=conn)
-    rows = department_stats(session, calendar, CONSOLE_READER, today)
-    total = overall_stats(session, calendar, CONSOLE_READER, today)
-    stats = [r.as_json() for r in [*rows, total]]
+    data = bulletin(Session(bind=conn), calendar, today, now)
     year, week, _ = today.isocalendar()
-    due_at = send_slot(now, calendar, delivery)
-    inserted = 0
-    for channel in (c for c in delivery.channels if c != "webhook"):
-        address = User.email if channel == "email" else User.username
-        recipients = select(
-            literal(f"weekly:{year}-W{week:02d}:u") + cast(User.id, String) + f":{channel}",
-            literal("weekly"), User.id, User.name, literal(channel), address,
-            literal(f"{channel}:") + address + f":weekly:{year}-W{week:02d}",
-            literal(due_at, OutboxMessage.due_at.type), literal("pending"), literal(0),
-            literal({"stats": stats, "week": f"{year}年第{week}周"}, OutboxMessage.data.type),
-            literal(now, OutboxMessage.created_at.type),
-        ).where(or_(User.role == "leader", User.role == "office"), address.is_not(None))  # fmt: skip
-        columns = ("key", "kind", "recipient_id", "recipient_name", "channel", "address", "digest_key", "due_at",
-                   "status", "attempts", "data", "created_at")  # fmt: skip
-        stmt = insert_ignore(recipients, columns, conn.dialect.name).returning(OutboxMessage.id)
-        inserted += len(conn.execute(stmt).all())
-    return inserted
+    return enqueue_people(conn, "weekly", f"weekly:{year}-W{week:02d}", or_(User.role == "leader", User.role == "office"),
+                          data, delivery, send_slot(now, calendar, delivery), now)  # fmt: skip

@@ -154,4 +154,8 @@ def test_weekly_bulletin_once_a_week_to_leaders_and_office(
     run_dispatch(app, app.clock.now() + dt.timedelta(hours=1))
     bulletins = [m for m in smtp.handler.received() if "督办简报" in m["Subject"]]
     assert sorted(str(m["To"]).split(" <")[0] for m in bulletins) == ["张卫东", "李建国", "王敏"]
-    assert "医务科：事项 1 项" in bulletins[0].get_body(("plain",)).get_content()
+    text = bulletins[0].get_body(("plain",)).get_content()
+    assert "医务科：事项 1 项" in text
+    assert "本周变化：新登记 1 项，销号 0 项" in text
+    days = env.calendar.workdays_between(dt.date(2026, 9, 29), dt.date(2026, 10, 12))
+    assert f"1. 临床输血管理不规范（医务科，2026年9月29日到期，逾期 {days} 个工作日）" in text
