@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+import uvicorn
 from rich.table import Table
 from sqlalchemy import select
 
 from app.cli import cli, console, emit_json, state
+from app.web import create_app
 from flows.closure_record import write_closure_record
 from flows.jobs import run_dispatch, run_scan
 from flows.reports import run_reports, write_report
+from flows.scheduler import build_scheduler
 from notifications.dispatch import requeue
 from states.errors import InvalidInput
 from states.model import OutboxMessage
@@ -100,9 +103,7 @@ def outbox(
 
 @cli.command()
 def scheduler(ctx: typer.Context) -> None:
-    """运行内置调度器：工作日定时扫描，每分钟发送（Ctrl-C 停止）。"""
-    from flows.scheduler import build_scheduler
-
+    """运行内置调度器：工作日定时扫描，每分钟生成整改报告并发送消息（Ctrl-C 停止）。"""
     app = state(ctx).app()
     console.print(
         f"调度器已启动：每日 {app.policy.scan_time:%H:%M} 扫描（仅工作日），每分钟发送；Ctrl-C 停止"
@@ -114,9 +115,24 @@ def scheduler(ctx: typer.Context) -> None:
 
 
 @cli.command()
-def serve(ctx: typer.Context) -> None:
-    """运行服务（目前为内置调度器；网页与接口见后续版本）。"""
-    scheduler(ctx)
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="监听地址（内网访问可用 0.0.0.0）"),
+    port: int = typer.Option(8000, min=1, max=65535, help="端口"),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help="只提供网页与接口，不运行内置调度器（多进程部署时用）"),
+) -> None:
+    """运行网页、接口（/api/docs）和内置调度器（Ctrl-C 停止）。"""
+    app = state(ctx).app()
+    jobs = None if no_scheduler else build_scheduler(app, blocking=False)
+    if jobs is not None:
+        jobs.start()
+    console.print(f"整改督办系统已启动：http://{host}:{port}/ （接口文档 /api/docs）；Ctrl-C 停止")
+    try:
+        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+    finally:
+        if jobs is not None:
+            jobs.shutdown(wait=False)
+        console.print("服务已停止")
 
 
 @cli.command()

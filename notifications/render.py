@@ -39,12 +39,13 @@ KINDS = (
     "sent_back",
     "extension_decided",
     "closed",
-    "report_ready",
 )
 """The kinds the engine sends; each must have a template. An office may add more files."""
 DIGEST = "digest"
 BULLETIN = "weekly"
-"""The weekly bulletin for leaders (not about one item: its context is ``week`` and ``stats``)."""
+"""The weekly bulletin for leaders (not about one item: its context is ``week``, ``stats``, ``overdue``, ``changes``)."""
+REPORT_READY = "report_ready"
+"""To the office: a notice's rectification report is written (context: the notice and the ``files``)."""
 BLOCKS = ("subject", "text", "html")
 
 
@@ -121,7 +122,7 @@ class Renderer:
         names = sorted(
             p.stem for p in folder.glob("*.j2") if not p.name.startswith("_") and "." not in p.stem
         )
-        missing = sorted((set(KINDS) | {DIGEST, BULLETIN}) - set(names))
+        missing = sorted((set(KINDS) | {DIGEST, BULLETIN, REPORT_READY}) - set(names))
         if missing:
             raise ConfigError(f"{folder}: 缺少消息模板 {', '.join(m + '.j2' for m in missing)}")
         self._templates = {name: self._load(name + ".j2") for name in names}

@@ -115,13 +115,11 @@ def now() -> dt.datetime:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """With ``RECTIFLOW_REQUIRE_PG=1`` (CI), a skipped PostgreSQL test is a failure."""
+    """In CI a skipped PostgreSQL test (``RECTIFLOW_REQUIRE_PG=1``) or browser test
+    (``RECTIFLOW_REQUIRE_BROWSER=1``) is a failure."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    if (
-        report.skipped
-        and os.environ.get("RECTIFLOW_REQUIRE_PG") == "1"
-        and item.get_closest_marker("postgres")
-    ):
-        report.outcome = "failed"
-        report.longrepr = f"PostgreSQL test skipped although RECTIFLOW_REQUIRE_PG=1: {report.longrepr}"
+    for marker, variable in (("postgres", "RECTIFLOW_REQUIRE_PG"), ("browser", "RECTIFLOW_REQUIRE_BROWSER")):
+        if report.skipped and os.environ.get(variable) == "1" and item.get_closest_marker(marker):
+            report.outcome = "failed"
+            report.longrepr = f"{marker} test skipped although {variable}=1: {report.longrepr}"

@@ -168,8 +168,31 @@ def test_weekly_bulletin_lists_every_department(renderer: Renderer) -> None:
               "closure_rate": 0.5, "on_time_rate": 1.0},
              {"department": "合计", "total": 2, "closed": 1, "closed_on_time": 1, "overdue": 1, "withdrawn": 0,
               "closure_rate": 0.5, "on_time_rate": 1.0}]  # fmt: skip
+    overdue = [{"id": 7, "title": "<b>临床输血</b>管理不规范", "leads": "医务科", "due": "2026-09-29",
+                "overdue_workdays": 5}]  # fmt: skip
+    changes = {"new": 3, "closed": 2, "closed_late": 1, "reopened": 0, "withdrawn": 1, "extended": 1}
     out = renderer.render("weekly", {"recipient_name": "李建国", "today": "2026-10-12", "week": "2026年第42周",
-                                     "stats": stats})  # fmt: skip
+                                     "stats": stats, "overdue": overdue, "overdue_total": 4, "changes": changes})  # fmt: skip
     assert out.subject == "【整改督办】2026年第42周督办简报"
     assert "医务科：事项 2 项，已销号 1 项（按期 1 项），逾期 1 项，销号率 50.0%" in out.text
     assert "<td>合计</td>" in out.html
+    assert "本周变化：新登记 3 项，销号 2 项（其中逾期销号 1 项），重新打开 0 项，撤销 1 项，批准延期 1 项" in out.text
+    assert "逾期事项（共 4 项，列出逾期最久的 1 项）" in out.text
+    assert "1. <b>临床输血</b>管理不规范（医务科，2026年9月29日到期，逾期 5 个工作日）" in out.text
+    assert "&lt;b&gt;临床输血&lt;/b&gt;" in out.html and "<b>临床输血" not in out.html
+
+
+def test_weekly_bulletin_without_overdue_items_says_so(renderer: Renderer) -> None:
+    changes = dict.fromkeys(("new", "closed", "closed_late", "reopened", "withdrawn", "extended"), 0)
+    out = renderer.render("weekly", {"recipient_name": "李建国", "today": "2026-10-12", "week": "2026年第42周",
+                                     "stats": [], "overdue": [], "overdue_total": 0, "changes": changes})  # fmt: skip
+    assert "目前没有逾期事项" in out.text and "目前没有逾期事项" in out.html
+
+
+def test_report_ready_names_the_notice_and_files(renderer: Renderer) -> None:
+    out = renderer.render("report_ready", {"recipient_name": "王敏", "today": "2026-10-12", "notice_id": 3,
+                                           "notice_title": "关于<2026>年绩效考评情况的通报", "doc_number": None,
+                                           "files": ["reports/3/整改报告-3.docx"]})  # fmt: skip
+    assert out.subject == "【整改督办】《关于<2026>年绩效考评情况的通报》整改报告已生成"
+    assert "reports/3/整改报告-3.docx" in out.text and "（None）" not in out.text
+    assert "&lt;2026&gt;" in out.html
