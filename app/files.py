@@ -157,3 +157,22 @@ def staged_uploads(uploads: Sequence[tuple[str, bytes]], root: Path, *, limit: i
     except BaseException:
         _remove(created)
         raise
+
+
+#: Notice texts (通报文本) the importer reads, besides lists (.xlsx, .csv).
+TEXT_SUFFIXES = (".txt", ".md")
+
+
+def read_text(file: Path) -> str:
+    """A text file in UTF-8 (with or without BOM) or GB18030, as offices save them.
+
+    Raises:
+        InvalidInput: neither encoding fits.
+    """
+    data = file.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput("文件", str(file), "无法识别文本编码（应为 UTF-8 或 GB18030）")

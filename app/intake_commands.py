@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from app.cli import cli, console, err, parse_date, split_names, state
+from app.files import TEXT_SUFFIXES, read_text
 from app.ledger import write_ledger
 from states import intake, queries
 from states.errors import InvalidInput, NotFound
@@ -21,7 +22,6 @@ from states.model import Notice
 
 complaint_cli = typer.Typer(help="投诉：登记（按 5/10 个工作日规则自动计算反馈期限）", no_args_is_help=True)
 cli.add_typer(complaint_cli, name="complaint")
-TEXT_SUFFIXES = (".txt", ".md")
 
 
 def _parse(path: str | None, text: str | None, year: int) -> ParsedImport:
@@ -34,22 +34,12 @@ def _parse(path: str | None, text: str | None, year: int) -> ParsedImport:
     if not file.is_file():
         raise InvalidInput("文件", path, "文件不存在")
     if file.suffix.lower() in TEXT_SUFFIXES:
-        return parse_notice_text(_read_text(file))
+        return parse_notice_text(read_text(file))
     with Progress(TextColumn("读取 {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} 行"),
                   TimeRemainingColumn(), console=err, transient=True) as bar:  # fmt: skip
         task = bar.add_task(file.name, total=None)
         return parse_table(file, notice_year=year, progress=lambda done, total: bar.update(task, completed=done,
                                                                                             total=total))  # fmt: skip
-
-
-def _read_text(file: Path) -> str:
-    data = file.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput("文件", str(file), "无法识别文本编码（应为 UTF-8 或 GB18030）")
 
 
 @cli.command("import")

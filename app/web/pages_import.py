@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 
 from app.cli import split_names
-from app.intake_commands import TEXT_SUFFIXES, _read_text
+from app.files import TEXT_SUFFIXES, read_text
 from app.web.deps import Web, page_user
 from app.web.pages_common import MB, UploadLimit, optional_int, see_other, upload_limit
 from states.deadlines import parse_rule
@@ -122,7 +122,7 @@ def _notice(web: Web, notice_id: int) -> Notice:
 
 def _parse(path: Path, notice: Notice) -> ParsedImport:
     if path.suffix in TEXT_SUFFIXES:
-        return parse_notice_text(_read_text(path))
+        return parse_notice_text(read_text(path))
     return parse_table(path, notice_year=notice.received_on.year)
 
 

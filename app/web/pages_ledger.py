@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.ledger import HEADER, WIDTHS
+from app.ledger import ledger_workbook
 from app.web.auth_pages import HOME
 from app.web.deps import Web, page_user
 from app.web.pages_common import UploadLimit, attachment, optional_int, see_other
 from states import org
 from states.errors import STATE_LABELS, InvalidInput
-from states.model import Department, Item
+from states.model import Department
 from states.permissions import ROLES_SEEING_ALL
 from states.queries import LIGHT_LABELS, ItemView, list_items, notices
 
 router = APIRouter(route_class=UploadLimit, include_in_schema=False)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: Items loaded per query when the export needs their list columns (keeps IN lists short).
-CHUNK = 500
-
 
 @dataclass(frozen=True, slots=True)
 class LedgerFilter:
@@ -79,7 +70,9 @@ def ledger(f: LedgerFilter = Depends(ledger_filter), web: Web = Depends(page_use
 @router.get("/ledger.xlsx")
 def ledger_xlsx(f: LedgerFilter = Depends(ledger_filter), web: Web = Depends(page_user)) -> Response:
     """The filtered ledger as the .xlsx ``rectiflow export`` writes (the list's columns, then the ledger's)."""
-    data = ledger_workbook(web.session, filtered(web, f), web.today)
+    out = BytesIO()
+    ledger_workbook(web.session, filtered(web, f), f"整改台账（截至 {web.today.isoformat()}）").save(out)
+    data = out.getvalue()
     return Response(data, media_type=XLSX,
                     headers={"Content-Disposition": attachment(f"整改台账-{web.today.isoformat()}.xlsx")})  # fmt: skip
 
@@ -94,44 +87,3 @@ def my_items(web: Web = Depends(page_user)) -> Response:
     name = department.name if department else ""
     awaiting = [v for v in views if v.state == "assigned" and name in v.lead_departments]
     return web.render("my.html", views=views, awaiting=awaiting, department=name)
-
-
-def ledger_workbook(session: Session, views: Sequence[ItemView], today: dt.date) -> bytes:
-    """The ledger rows as an .xlsx, with the columns and layout of :mod:`app.ledger`."""
-    items = _items(session, [v.id for v in views])
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "整改台账"
-    ws.append([f"整改台账（截至 {today.isoformat()}）"])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append(list(HEADER))
-    for n, v in enumerate(views, start=1):
-        ws.append(_row(n, v, items[v.id]))
-    for col, width in enumerate(WIDTHS, start=1):
-        ws.column_dimensions[ws.cell(row=2, column=col).column_letter].width = width
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if isinstance(cell.value, dt.date):
-                cell.number_format = "yyyy-mm-dd"
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _row(n: int, v: ItemView, it: Item) -> list[object]:
-    category = v.category + (f"（{it.points:g}分）" if it.points is not None else "")
-    return [n, category, v.title, it.standard or "", v.lead_leader or it.lead_leader_name or "",
-            "\n".join(v.lead_departments), "\n".join(v.cooperating_departments), it.responsible or "",
-            v.completion_due, v.state_label, v.measures_due, v.closed_on, v.overdue_workdays]  # fmt: skip
-
-
-def _items(session: Session, ids: list[int]) -> dict[int, Item]:
-    found: dict[int, Item] = {}
-    for start in range(0, len(ids), CHUNK):
-        found |= {
-            i.id: i for i in session.scalars(select(Item).where(Item.id.in_(ids[start : start + CHUNK])))
-        }
-    return found
