@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
 from states.calendar import WorkingCalendar
-from states.errors import Conflict, InvalidTransition, ItemNotFound
+from states.errors import ACTION_LABELS, Conflict, InvalidInput, InvalidTransition, ItemNotFound
 from states.lifecycle import ACTIONS, OPEN_STATES, REASON_REQUIRED, next_state
 from states.model import Evidence, Item, ItemDepartment, ItemEvent, ReportRequest, UTCDateTime
 from states.outbox import Delivery, Notice, enqueue, send_slot, single_item
@@ -164,7 +164,8 @@ def _move(
     Raises:
         ItemNotFound: no such item.
         PermissionDenied: the actor may not take this action on this item.
-        InvalidTransition: not allowed from the current state, or a required reason is missing.
+        InvalidTransition: not allowed from the current state.
+        InvalidInput: a required reason (or the measures text) is missing.
         Conflict: the item changed since it was read (``expected_version`` or a concurrent write).
     """
     # Core execution on the session's connection: same transaction, none of the ORM's per-call cost.
@@ -180,9 +181,9 @@ def _move(
     if new is None:
         raise InvalidTransition(item_id, state, action, DONE_WHY.get(state) or WHY_NOT.get(action))
     if action in REASON_REQUIRED and not (reason and reason.strip()):
-        raise InvalidTransition(item_id, state, action, "必须填写原因")
+        raise InvalidInput("原因", reason or "", f"「{ACTION_LABELS[action]}」必须填写原因")
     if action == "file_measures" and not (extra or {}).get("measures"):
-        raise InvalidTransition(item_id, state, action, "必须填写整改措施")
+        raise InvalidInput("整改措施", "", "必须填写整改措施")
     params = {"b_id": item_id, "b_version": version, "b_state": new, "b_now": now}
     params |= {f"b_{k}": v for k, v in (extra or {}).items()}
     written = conn.execute(_UPDATES[action], params).first()
@@ -242,7 +243,8 @@ def file_measures(session: Session, env: Env, item_id: int, actor: Actor, now: d
     """提交整改措施: a lead department files what it did, with evidence files.
 
     Raises:
-        InvalidTransition: the measures text is empty, or the item is not assigned.
+        InvalidInput: the measures text is empty.
+        InvalidTransition: the item is not assigned.
     """
     files = [{"file_name": f.file_name, "sha256": f.sha256, "size": f.size} for f in evidence]
     done = _move(session, env, item_id, "file_measures", actor, now, expected_version=expected_version,

@@ -103,7 +103,7 @@ def test_send_backs_need_a_reason(
         {"reject": "measures_filed", "reopen": "closed", "withdraw": "assigned"}[action],
         now,
     )
-    with pytest.raises(InvalidTransition, match="必须填写原因"):
+    with pytest.raises(InvalidInput, match="必须填写原因"):
         service.LIFECYCLE[action](session, env, it.id, org.office, now, reason="  ")
 
 
