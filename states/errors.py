@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "create_item": "登记事项",
     "create_notice": "登记通报",
     "manage": "维护组织架构",
+    "view_dashboard": "查看督办看板",
 }
 
 
