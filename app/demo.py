@@ -24,7 +24,7 @@ from app.render import department_table
 from flows.jobs import run_scan
 from flows.runtime import App, bootstrap
 from notifications.dispatch import Dispatcher
-from states import extensions, intake, org, queries, service
+from states import auth, extensions, intake, org, queries, service
 from states.errors import InvalidInput
 from states.model import OutboxMessage
 from states.permissions import CONSOLE_READER, Actor
@@ -48,6 +48,8 @@ DEPARTMENTS = [
 ]
 
 # (username, name, role, department, title)
+#: The demo accounts' password (a demo database only; real accounts get theirs with --password-stdin).
+DEMO_PASSWORD = "demo-password"
 PEOPLE = [
     ("admin", "系统管理员", "admin", None, None),
     ("jxb", "王敏", "office", "绩效考核办公室", "绩效考核办公室主任"),
@@ -227,6 +229,8 @@ def run_demo(db: str, *, fresh: bool, console: Console) -> None:
         rows = queries.department_stats(s, app.env.calendar, reader, today)
         total = queries.overall_stats(s, app.env.calendar, reader, today)
     department_table(console, rows, total, title=f"各科室整改情况（截至 {today}）")
+    console.print(f"网页演示：rectiflow --db {db} --today {today} serve，浏览器打开 http://127.0.0.1:8000/ ，"
+                  f"用 jxb（督查办）、ywk（医务科）或 yz（院长）登录，密码 {DEMO_PASSWORD}", markup=False)  # fmt: skip
     app.engine.dispose()
 
 
@@ -263,6 +267,7 @@ def _organisation(s: Session) -> None:
     for name in DEPARTMENTS:
         org.add_department(s, None, name)
     admin = None
+    password = auth.hash_password(DEMO_PASSWORD)  # the demo's accounts share one password
     for username, name, role, dept, title in PEOPLE:
         org.add_user(
             s,
@@ -273,6 +278,7 @@ def _organisation(s: Session) -> None:
             department=dept,
             title=title,
             email=f"{username}@hospital.example.cn",
+            password_hash=password,
         )
         admin = admin or org.actor(s, "admin")
 
