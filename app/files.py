@@ -7,8 +7,8 @@ import re
 import shutil
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from io import BytesIO
 from pathlib import Path
 
@@ -44,14 +44,18 @@ def store(src: Path, root: Path) -> tuple[EvidenceFile, bool]:
     ), created
 
 
-@contextmanager
-def staged(sources: Sequence[Path], root: Path) -> Iterator[list[EvidenceFile]]:
+def staged(sources: Sequence[Path], root: Path) -> AbstractContextManager[list[EvidenceFile]]:
     """Store the files for a filing; if the filing is refused, remove the copies it created."""
+    return _staging(store(src, root) for src in sources)
+
+
+@contextmanager
+def _staging(stores: Iterable[tuple[EvidenceFile, bool]]) -> Iterator[list[EvidenceFile]]:
+    """Run the stores (lazily, inside the guard); on any error remove the files they created."""
     created: list[Path] = []
     stored = []
     try:
-        for src in sources:
-            f, new = store(src, root)
+        for f, new in stores:
             stored.append(f)
             if new:
                 created.append(Path(f.stored_path))
@@ -142,21 +146,10 @@ def store_upload(data: bytes, name: str, root: Path, *, limit: int) -> tuple[Evi
     return EvidenceFile(file_name=clean_name(name, ext), size=len(data), sha256=sha, stored_path=str(dest)), created
 
 
-@contextmanager
-def staged_uploads(uploads: Sequence[tuple[str, bytes]], root: Path, *, limit: int) -> Iterator[list[EvidenceFile]]:
+def staged_uploads(uploads: Sequence[tuple[str, bytes]], root: Path, *,
+                   limit: int) -> AbstractContextManager[list[EvidenceFile]]:  # fmt: skip
     """Store uploaded files for a filing; if anything is refused, remove the copies this call created."""
-    created: list[Path] = []
-    stored = []
-    try:
-        for name, data in uploads:
-            f, new = store_upload(data, name, root, limit=limit)
-            stored.append(f)
-            if new:
-                created.append(Path(f.stored_path))
-        yield stored
-    except BaseException:
-        _remove(created)
-        raise
+    return _staging(store_upload(data, name, root, limit=limit) for name, data in uploads)
 
 
 #: Notice texts (通报文本) the importer reads, besides lists (.xlsx, .csv).

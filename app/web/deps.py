@@ -80,20 +80,26 @@ def db(request: Request) -> Iterator[Session]:
         yield session
 
 
-@dataclass(frozen=True, slots=True)
-class Web:
-    """One page request: who is logged in, their form token, the clock read once."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Api:
+    """One API request: the token's actor and the clock read once."""
 
-    request: Request
     runtime: App
     session: Session
     actor: Actor
-    csrf: str
     now: dt.datetime
 
     @property
     def today(self) -> dt.date:
         return self.runtime.env.local_date(self.now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Web(Api):
+    """One page request: an :class:`Api` context plus the request and the session's form token."""
+
+    request: Request
+    csrf: str
 
     def check_csrf(self, token: str | None) -> None:
         """Refuse a form post whose CSRF token is not this session's."""
@@ -116,20 +122,6 @@ def page_user(request: Request, session: Session = Depends(db)) -> Web:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     return Web(request=request, runtime=app, session=session, actor=found[0], csrf=found[1], now=now)
-
-
-@dataclass(frozen=True, slots=True)
-class Api:
-    """One API request: the token's actor and the clock read once."""
-
-    runtime: App
-    session: Session
-    actor: Actor
-    now: dt.datetime
-
-    @property
-    def today(self) -> dt.date:
-        return self.runtime.env.local_date(self.now)
 
 
 def api_user(request: Request, session: Session = Depends(db)) -> Api:
