@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.report_docx import BODY_FONT, SIZE_2HAO, TITLE_FONT, _para, _run
+from flows.report_docx import BODY_FONT, SIZE_2HAO, TITLE_FONT, a4_document, paragraph, styled_run
+from flows.reports import render_template
 from flows.runtime import App
 from states.calendar import WorkingCalendar
 from states.errors import InvalidInput, InvalidTransition
@@ -85,29 +84,19 @@ def record_context(session: Session, item_id: int, calendar: WorkingCalendar, tz
             "item_id": item.id, "closed_on": _cn(item.closed_on)}  # fmt: skip
 
 
-def render_record(templates: Path, context: dict[str, Any], fmt: str) -> str:
-    env = Environment(loader=FileSystemLoader(templates), undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True, keep_trailing_newline=True, autoescape=fmt == "html")  # fmt: skip
-    return env.get_template(f"closure_record.{fmt}.j2").render(context)
-
-
 def write_docx_record(context: dict[str, Any], path: Path) -> Path:
-    doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(30), Mm(30)
-    section.left_margin, section.right_margin = Mm(25), Mm(25)
-    _para(doc, context["title"], font=TITLE_FONT, size=SIZE_2HAO, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    doc = a4_document(30, 30, 25, 25)
+    paragraph(doc, context["title"], font=TITLE_FONT, size=SIZE_2HAO, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
     table = doc.add_table(rows=0, cols=2)
     table.style = "Table Grid"
     for label, value in context["rows"]:
         cells = table.add_row().cells
         cells[0].width, cells[1].width = Mm(35), Mm(125)
-        _run(cells[0].paragraphs[0], label, BODY_FONT, Pt(14))
-        _run(cells[1].paragraphs[0], value, BODY_FONT, Pt(14))
-    _para(doc, "", indent=False)
-    _para(doc, f"{context['institution']}（盖章）", indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    _para(doc, context["closed_on"], indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        styled_run(cells[0].paragraphs[0], label, BODY_FONT, Pt(14))
+        styled_run(cells[1].paragraphs[0], value, BODY_FONT, Pt(14))
+    paragraph(doc, "", indent=False)
+    paragraph(doc, f"{context['institution']}（盖章）", indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    paragraph(doc, context["closed_on"], indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
     doc.save(str(path))
     return path
 
@@ -126,5 +115,6 @@ def write_closure_record(app: App, item_id: int, fmt: str, path: Path) -> Path:
         context = record_context(s, item_id, app.env.calendar, app.env.tz, app.settings.institution)
     if fmt == "docx":
         return write_docx_record(context, path)
-    path.write_text(render_record(app.settings.config_dir / "templates" / "reports", context, fmt), encoding="utf-8")
+    path.write_text(render_template(app.settings.config_dir / "templates" / "reports", f"closure_record.{fmt}.j2",
+                                    context), encoding="utf-8")  # fmt: skip
     return path

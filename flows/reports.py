@@ -76,11 +76,16 @@ def report_context(session: Session, notice_id: int, today: dt.date, institution
 FORMATS = ("md", "html", "docx")
 
 
+def render_template(templates: Path, name: str, context: dict[str, Any]) -> str:
+    """Render a document template of ``config/templates/reports``; ``*.html.j2`` escapes what users typed."""
+    env = Environment(loader=FileSystemLoader(templates), undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True, autoescape=name.endswith(".html.j2"))  # fmt: skip
+    return env.get_template(name).render(context)
+
+
 def render_closure_report(templates: Path, context: dict[str, Any], fmt: str = "md") -> str:
     """The Markdown or HTML report (HTML escapes everything users typed)."""
-    env = Environment(loader=FileSystemLoader(templates), undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True, keep_trailing_newline=True, autoescape=fmt == "html")  # fmt: skip
-    return env.get_template(f"closure.{fmt}.j2").render(context)
+    return render_template(templates, f"closure.{fmt}.j2", context)
 
 
 def write_report(app: App, notice_id: int, fmt: str, path: Path, *, institution: str | None = None) -> Path:
