@@ -171,6 +171,8 @@ def list_items(
     department: str | None = None,
     state: str | None = None,
     overdue: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[ItemView]:
     """Items the actor may see, filtered, in notice and sequence order.
 
@@ -178,8 +180,39 @@ def list_items(
         department: only items this department leads or helps with.
         state: only items in this state.
         overdue: only open items whose pending target is before ``today``.
+        limit: at most this many items (a page); all by default.
+        offset: skip this many items first (with ``limit``, the page's start).
     """
     q = select(Item).order_by(Item.notice_id, Item.seq)
+    q = q.where(*_item_filters(calendar, actor, today, notice_id, department, state, overdue))
+    if limit is not None:
+        q = q.limit(limit)
+    if offset:
+        q = q.offset(offset)
+    return [view(i, today, calendar) for i in session.scalars(q)]
+
+
+def count_items(
+    session: Session,
+    calendar: WorkingCalendar,
+    actor: Actor,
+    today: dt.date,
+    *,
+    notice_id: int | None = None,
+    department: str | None = None,
+    state: str | None = None,
+    overdue: bool = False,
+) -> int:
+    """How many items :func:`list_items` finds with the same filters, without a page."""
+    q = select(func.count(Item.id)).where(
+        *_item_filters(calendar, actor, today, notice_id, department, state, overdue)
+    )
+    return int(session.scalar(q) or 0)
+
+
+def _item_filters(calendar: WorkingCalendar, actor: Actor, today: dt.date, notice_id: int | None,
+                  department: str | None, state: str | None, overdue: bool) -> list[ColumnElement[bool]]:  # fmt: skip
+    """The conditions of :func:`list_items` and :func:`count_items`."""
     conditions = [
         _visible(actor),
         Item.notice_id == notice_id if notice_id is not None else None,
@@ -189,8 +222,7 @@ def list_items(
     if department:
         dept_items = select(ItemDepartment.item_id).join(Department).where(Department.name == department)
         conditions.append(Item.id.in_(dept_items))
-    q = q.where(*[c for c in conditions if c is not None])
-    return [view(i, today, calendar) for i in session.scalars(q)]
+    return [c for c in conditions if c is not None]
 
 
 def overdue_cutoff(calendar: WorkingCalendar, today: dt.date) -> dt.date:

@@ -84,7 +84,7 @@ def give_passwords(session: Session, password: str = PASSWORD) -> None:
 @contextmanager
 def live_server(runtime: App) -> Iterator[str]:
     """Serve the web app on a free port of 127.0.0.1; yields its base URL and stops on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY then works
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -7,6 +7,8 @@ have no internet.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -27,6 +29,7 @@ from app.web.deps import (
 from flows.runtime import App
 from states.errors import RectiflowError
 
+logger = logging.getLogger(__name__)
 HTTP_MESSAGES = {404: "页面或资源不存在", 405: "不支持该请求方法", 413: "上传内容过大"}
 
 
@@ -38,37 +41,53 @@ def create_app(runtime: App) -> FastAPI:
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in _routers():
         web.include_router(router)
-
-    @web.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired) -> Response:
-        if is_api(request):
-            return error_json(401, "unauthenticated", "未登录")
-        return login_redirect(exc.next_url)
-
-    @web.exception_handler(RectiflowError)
-    async def _refused(request: Request, exc: RectiflowError) -> Response:
-        status = status_of(exc)
-        if is_api(request):
-            return error_json(status, error_code(exc), str(exc))
-        return error_page(request, status, str(exc))
-
-    @web.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> Response:
-        message = exc.detail if isinstance(exc.detail, str) and exc.status_code not in HTTP_MESSAGES else \
-            HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
-        if is_api(request):
-            return error_json(exc.status_code, "http_error", message)
-        return error_page(request, exc.status_code, message)
-
-    @web.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}：{e['msg']}" for e in exc.errors()]
-        message = "请求参数有误：" + "；".join(problems)
-        if is_api(request):
-            return error_json(400, "invalid_input", message)
-        return error_page(request, 400, message)
-
+    for cls, handler in HANDLERS:
+        web.add_exception_handler(cls, handler)
     return web
+
+
+async def _login(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return error_json(401, "unauthenticated", "未登录")
+    assert isinstance(exc, LoginRequired)
+    return login_redirect(exc.next_url)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RectiflowError)
+    status = status_of(exc)
+    if is_api(request):
+        return error_json(status, error_code(exc), str(exc))
+    return error_page(request, status, str(exc))
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    own = isinstance(exc.detail, str) and exc.status_code not in HTTP_MESSAGES
+    message = exc.detail if own else HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    if is_api(request):
+        return error_json(exc.status_code, "http_error", message)
+    return error_page(request, exc.status_code, message)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}：{e['msg']}" for e in exc.errors()]
+    message = "请求参数有误：" + "；".join(problems)
+    if is_api(request):
+        return error_json(400, "invalid_input", message)
+    return error_page(request, 400, message)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "服务器内部错误，请稍后重试或联系管理员"
+    return error_json(500, "internal_error", message) if is_api(request) else error_page(request, 500, message)
+
+
+#: Every error a route may raise, and how it is answered (JSON on /api/, a page elsewhere).
+HANDLERS = ((LoginRequired, _login), (RectiflowError, _refused), (HTTPException, _http),
+            (RequestValidationError, _invalid), (Exception, _unexpected))  # fmt: skip
 
 
 def _routers() -> list:  # type: ignore[type-arg]
