@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         intake_commands,
         item_commands,
         ops_commands,
+        score_commands,
     )
 
     try:

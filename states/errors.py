@@ -29,6 +29,12 @@ ACTION_LABELS = {
     "create_notice": "登记通报",
     "manage": "维护组织架构",
     "view_dashboard": "查看督办看板",
+    "file_result": "填报考核结果",
+    "verify_result": "核验考核结果",
+    "reject_result": "退回考核结果",
+    "record_assessment": "登记加分或否决事项",
+    "compute_scores": "计算并保存考核评分",
+    "view_scores": "查看考核评分",
 }
 
 

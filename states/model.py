@@ -328,3 +328,96 @@ class ReportRequest(Base):
     done_at: Mapped[dt.datetime | None]
     files: Mapped[list[str] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+RESULT_STATUSES: tuple[str, ...] = ("filed", "verified", "rejected")
+ASSESSMENT_KINDS: tuple[str, ...] = ("bonus", "veto")
+
+
+class IndicatorResult(Base):
+    """A reported value of one assessment indicator (考核指标结果) for a period, and the office's decision.
+
+    One row per ``(period, code)``: filing again (after a rejection, or before the office decided)
+    updates the row in place and appends the earlier filing, with its decision, to ``history``.
+    ``version`` is the row's revision (SQLAlchemy's version check: a concurrent change fails).
+    """
+
+    __tablename__ = "indicator_results"
+    __table_args__ = (
+        CheckConstraint("status IN ('filed','verified','rejected')", name="status"),
+        UniqueConstraint("period", "code"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(40))
+    """The indicator's code in the scoring rules."""
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    """The filing department (the indicator's responsible department when it was filed)."""
+    value: Mapped[str] = mapped_column(String(50))
+    """``true`` / ``false`` (done or not), or an exact decimal written as text."""
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """Evidence files: ``{file_name, sha256, size, stored_path}`` each."""
+    status: Mapped[str] = mapped_column(String(20), default="filed")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    filed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filed_at: Mapped[dt.datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    """核验意见, or the reason of a rejection (退回原因)."""
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """Earlier filings of this row, oldest first, each with its decision."""
+
+    department: Mapped[Department] = relationship(lazy="joined")
+    filer: Mapped[User] = relationship(foreign_keys=[filed_by], lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AssessmentRecord(Base):
+    """A bonus (加分事项) or veto (否决事项) the office recorded for a department and period."""
+
+    __tablename__ = "assessment_records"
+    __table_args__ = (
+        CheckConstraint("kind IN ('bonus','veto')", name="kind"),
+        Index("ix_assessment_records_period_department_id", "period", "department_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    code: Mapped[str] = mapped_column(String(40))
+    """The bonus or veto code in the scoring rules."""
+    level: Mapped[str | None] = mapped_column(String(50))
+    """级别 of a bonus by level (市级/省级/国家级); ``None`` otherwise."""
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime]
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class Scorecard(Base):
+    """A computed scorecard (考核评分表) of one department, kept with the rules it was computed by.
+
+    ``data`` is :meth:`states.scoring.Scorecard.as_dict` (every line and the explanation);
+    ``rules_sha256`` is the SHA-256 of the rules file's bytes, so a past score can be shown later
+    with exactly the rules it used.
+    """
+
+    __tablename__ = "scorecards"
+    __table_args__ = (Index("ix_scorecards_period_department", "period", "department"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str] = mapped_column(String(100))
+    """The department as the rules name it (it need not exist in the database)."""
+    rules_version: Mapped[str] = mapped_column(String(50))
+    rules_sha256: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime]
+    computed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    total: Mapped[str] = mapped_column(String(20))
+    """The total as an exact decimal text (``87.5``)."""
+    grade: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]]

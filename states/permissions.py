@@ -30,6 +30,12 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "create_item": OFFICE,
     "recompute_deadlines": OFFICE,
     "manage": frozenset({"admin"}),
+    # 考核评分 (states.assessment): a department files its indicators' results, the office decides.
+    "file_result": frozenset({"department"}),
+    "verify_result": OFFICE,
+    "reject_result": OFFICE,
+    "record_assessment": OFFICE,
+    "compute_scores": OFFICE,
 }
 
 #: actions a department member may take only on items its department leads.

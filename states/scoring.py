@@ -748,9 +748,16 @@ def load_rules(path: Path) -> Rules:
             not accept (the field names the file, the indicator code and the key).
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise InvalidInput("评分规则文件", str(path), f"无法读取：{exc.strerror or exc}") from exc
+    return rules_from_bytes(raw, path)
+
+
+def rules_from_bytes(raw: bytes, path: Path) -> Rules:
+    """Parse the bytes of a rules file read from ``path`` (named in errors); see :func:`load_rules`."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise InvalidInput("评分规则文件", str(path), "不是 UTF-8 编码的文本") from exc
     except tomllib.TOMLDecodeError as exc:

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from app.web import api, auth_pages, dashboard, documents, pages
+from app.web import api, auth_pages, dashboard, documents, pages, scores
 from app.web.deps import (
     STATIC,
     LoginRequired,
@@ -92,4 +92,4 @@ HANDLERS = ((LoginRequired, _login), (RectiflowError, _refused), (HTTPException,
 
 def _routers() -> list:  # type: ignore[type-arg]
     """Every router of the app: log-in, the pages of each role, the API."""
-    return [auth_pages.router, pages.router, dashboard.router, documents.router, api.router]
+    return [auth_pages.router, pages.router, dashboard.router, scores.router, documents.router, api.router]

@@ -513,7 +513,7 @@ def test_no_rectification_facts_or_no_rate() -> None:
 
 def test_shipped_rules_parse() -> None:
     rules = load_rules(SHIPPED)
-    assert rules.version and rules.period == "2024"
+    assert rules.version and rules.period == "2026"
     assert rules.bonus_cap == 6 and rules.grades.scale == 100
     kinds = {type(i.rule) for i in rules.indicators}
     assert kinds == {AllOrNothing, PerUnit, PerPointBelow, PerPointAbove, RatioBands}
@@ -550,7 +550,7 @@ def test_shipped_rules_score_a_sample_department() -> None:
     assert card.graded == D("47.38") and card.grade == "不合格"
     assert card.rules_version == rules.version
     steps = card.explain()
-    assert steps[0] == "科室「医务科」考核期 2024（评分规则版本 2024.1）"
+    assert steps[0] == "科室「医务科」考核期 2026（评分规则版本 2024.1）"
     assert (
         "SK-04 省公立医院综合改革：政务服务增值化改革任务（2.5分）：每少1项扣0.25分：少3项，扣0.75分；得1.75分"
         in steps
