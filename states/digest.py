@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.orm import Session
 
+from states.assessment import latest_scorecards, scored_periods
 from states.audit import iso
 from states.calendar import WorkingCalendar
 from states.dashboard import most_overdue
@@ -50,7 +51,18 @@ def bulletin(session: Session, calendar: WorkingCalendar, today: dt.date, now: d
                 "overdue_workdays": v.overdue_workdays} for v in most_overdue(session, calendar, today, OVERDUE_LISTED)]  # fmt: skip
     year, week, _ = today.isocalendar()
     return {"stats": [r.as_json() for r in [*rows, total]], "week": f"{year}年第{week}周", "overdue": overdue,
-            "overdue_total": total.overdue, "changes": changes_since(session, now - WEEK, today - WEEK)}  # fmt: skip
+            "overdue_total": total.overdue, "changes": changes_since(session, now - WEEK, today - WEEK),
+            "scores": latest_scores(session)}  # fmt: skip
+
+
+def latest_scores(session: Session) -> dict[str, Any] | None:
+    """The score line of each department: the newest stored scorecards of the newest scored period."""
+    periods = scored_periods(session)
+    if not periods:
+        return None
+    cards = latest_scorecards(session, CONSOLE_READER, periods[0])
+    return {"period": periods[0], "rules_version": cards[0].rules_version if cards else "",
+            "rows": [{"department": c.department, "total": c.total, "grade": c.grade} for c in cards]}  # fmt: skip
 
 
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from states import assessment, escalation, service
+from states import assessment, digest, escalation, service
 from states.errors import InvalidInput, NotFound, PermissionDenied
 from states.escalation import Level, Policy
 from states.model import IndicatorResult, Scorecard
@@ -326,3 +326,15 @@ def test_period_spans(period: str, span: tuple[dt.date, dt.date]) -> None:
 def test_a_bad_period_is_refused(period: str) -> None:
     with pytest.raises(InvalidInput, match="考核期"):
         assessment.period_span(period)
+
+
+def test_the_weekly_bulletin_carries_a_score_line_per_department(
+    session: Session, env: Env, org: Org, rules_file: Path, now: dt.datetime
+) -> None:
+    assert digest.bulletin(session, env.calendar, env.local_date(now), now)["scores"] is None  # nothing scored yet
+    rules, sha = assessment.read_rules(rules_file)
+    file_and_verify(session, org, rules, now, "YW-01", "2")
+    assessment.compute_scorecards(session, env, org.office, now, rules, sha)
+    scores = digest.bulletin(session, env.calendar, env.local_date(now), now)["scores"]
+    assert (scores["period"], scores["rules_version"]) == ("2026", "t-1")
+    assert [(r["department"], r["total"], r["grade"]) for r in scores["rows"]][0] == ("医务科", "9", "不合格")

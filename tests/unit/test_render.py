@@ -172,10 +172,14 @@ def test_weekly_bulletin_lists_every_department(renderer: Renderer) -> None:
                 "overdue_workdays": 5}]  # fmt: skip
     changes = {"new": 3, "closed": 2, "closed_late": 1, "reopened": 0, "withdrawn": 1, "extended": 1}
     out = renderer.render("weekly", {"recipient_name": "李建国", "today": "2026-10-12", "week": "2026年第42周",
-                                     "stats": stats, "overdue": overdue, "overdue_total": 4, "changes": changes})  # fmt: skip
+                                     "stats": stats, "overdue": overdue, "overdue_total": 4, "changes": changes,
+                                     "scores": {"period": "2026", "rules_version": "2026.1",
+                                                "rows": [{"department": "医务科", "total": "47.38", "grade": "不合格"},
+                                                         {"department": "药剂科", "total": "8", "grade": "优秀"}]}})  # fmt: skip
     assert out.subject == "【整改督办】2026年第42周督办简报"
     assert "医务科：事项 2 项，已销号 1 项（按期 1 项），逾期 1 项，销号率 50.0%" in out.text
     assert "<td>合计</td>" in out.html
+    assert "考核得分（2026，评分规则 2026.1）：医务科 47.38 分（不合格）；药剂科 8 分（优秀）" in out.text
     assert "本周变化：新登记 3 项，销号 2 项（其中逾期销号 1 项），重新打开 0 项，撤销 1 项，批准延期 1 项" in out.text
     assert "逾期事项（共 4 项，列出逾期最久的 1 项）" in out.text
     assert "1. <b>临床输血</b>管理不规范（医务科，2026年9月29日到期，逾期 5 个工作日）" in out.text
@@ -185,8 +189,10 @@ def test_weekly_bulletin_lists_every_department(renderer: Renderer) -> None:
 def test_weekly_bulletin_without_overdue_items_says_so(renderer: Renderer) -> None:
     changes = dict.fromkeys(("new", "closed", "closed_late", "reopened", "withdrawn", "extended"), 0)
     out = renderer.render("weekly", {"recipient_name": "李建国", "today": "2026-10-12", "week": "2026年第42周",
-                                     "stats": [], "overdue": [], "overdue_total": 0, "changes": changes})  # fmt: skip
+                                     "stats": [], "overdue": [], "overdue_total": 0, "changes": changes,
+                                     "scores": None})  # fmt: skip
     assert "目前没有逾期事项" in out.text and "目前没有逾期事项" in out.html
+    assert "考核得分" not in out.text
 
 
 def test_report_ready_names_the_notice_and_files(renderer: Renderer) -> None:
