@@ -19,7 +19,7 @@ from states import assessment, scoring
 from states.errors import InvalidInput
 from states.importers.table import parse_table
 from states.model import AssessmentRecord, IndicatorResult, Scorecard
-from states.permissions import CONSOLE_READER
+from states.permissions import CONSOLE_READER, refusal
 from states.scoring_import import indicator_stubs
 
 score_cli = typer.Typer(
@@ -62,9 +62,11 @@ def score(
     rules, sha, file = _rules(st, rules_file)
     with st.session() as s:
         actor = st.actor(s, required=False) or CONSOLE_READER
+        may_save = refusal(actor, "compute_scores") is None  # leaders and departments look without saving
+        record = not no_record and may_save
         cards = assessment.compute_scorecards(
             s, st.app().env, actor, st.now(), rules, sha, period=period,
-            departments=[explain] if explain else None, record=not no_record,
+            departments=[explain] if explain else None, record=record,
         )  # fmt: skip
     if as_json:
         return emit_json([assessment.scorecard_json(c) for c in cards])
@@ -77,8 +79,10 @@ def score(
         _summary(cards)
         for card in cards:
             _detail(card)
-    saved = f"已保存 {len(cards)} 张评分表" if not no_record else "未保存（--no-record）"
-    say(saved)
+    if record:
+        say(f"已保存 {len(cards)} 张评分表")
+    else:
+        say("未保存（--no-record）" if no_record else "未保存（仅督查办可保存评分表）")
 
 
 def _summary(cards: list[Scorecard]) -> None:

@@ -128,7 +128,6 @@ def test_the_default_rules_are_the_config_file(db: Path, capsys: pytest.CaptureF
     (["--as", "ywk", "score", "file", "YW-01", "--value", "两份"], 1, "错误：指标 YW-01 的结果「两份」无效：应为数字"),
     (["--as", "jxb", "score", "reject", "1"], 2, "错误：参数有误"),
     (["--as", "jxb", "score", "verify", "7"], 1, "错误：考核结果「7」不存在"),
-    (["--as", "ywk", "score"], 1, "错误：用户 ywk 无权「计算并保存考核评分」：角色无此权限"),
     (["--as", "jxb", "score", "--period", "26"], 1, "错误：考核期「26」无效"),
     (["--as", "jxb", "score", "--explain", "财务科"], 1, "错误：科室「财务科」无效：考核方案中没有该科室的指标"),
     (["--as", "jxb", "score", "bonus", "医务科", "JF-BZ", "--level", "县级"], 1, "可选级别：市级、省级"),
@@ -142,6 +141,17 @@ def test_bad_input_gives_one_line_and_writes_nothing(
     assert (got, len(err.strip().splitlines())) == (code, 1), err
     assert message in err
     assert [count(db, t) for t in ("indicator_results", "assessment_records", "scorecards")] == [0, 0, 0]
+
+
+def test_a_department_member_sees_only_their_own_card_and_saves_nothing(
+    db: Path, rules: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "--as", "ywk", "score", "--json", "--rules", str(rules))
+    assert code == 0, err
+    assert [c["department"] for c in json.loads(out)] == ["医务科"]
+    code, out, _ = run(capsys, "--as", "ywk", "score", "--rules", str(rules))
+    assert code == 0 and "未保存（仅督查办可保存评分表）" in out
+    assert count(db, "scorecards") == 0
 
 
 def test_a_rules_file_with_an_error_is_named(
