@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -120,15 +121,24 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="监听地址（内网访问可用 0.0.0.0）"),
     port: int = typer.Option(8000, min=1, max=65535, help="端口"),
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="只提供网页与接口，不运行内置调度器（多进程部署时用）"),
+    workers: int = typer.Option(1, min=1, max=64, help="网页与接口的工作进程数（调度器只在主进程运行一个）"),
 ) -> None:
     """运行网页、接口（/api/docs）和内置调度器（Ctrl-C 停止）。"""
-    app = state(ctx).app()
+    st = state(ctx)
+    app = st.app()
     jobs = None if no_scheduler else build_scheduler(app, blocking=False)
     if jobs is not None:
         jobs.start()
-    console.print(f"整改督办系统已启动：http://{host}:{port}/ （接口文档 /api/docs）；Ctrl-C 停止")
+    console.print(f"整改督办系统已启动：http://{host}:{port}/ （接口文档 /api/docs，{workers} 个工作进程）；Ctrl-C 停止")
     try:
-        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+        if workers == 1:
+            uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+        else:  # each worker builds its runtime from the environment: pass the global options down
+            os.environ["RECTIFLOW_DATABASE_URL"] = app.engine.url.render_as_string(hide_password=False)
+            if st.today_arg:
+                os.environ["RECTIFLOW_TODAY"] = st.today_arg
+            uvicorn.run("app.web.asgi:app_from_env", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning")  # fmt: skip
     finally:
         if jobs is not None:
             jobs.shutdown(wait=False)
