@@ -143,8 +143,13 @@ def error_json(status: int, code: str, message: str, **extra: Any) -> JSONRespon
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
-    return templates.TemplateResponse(request, "error.html", {"user": None, "message": message, "status": status},
-                                      status_code=status)  # fmt: skip
+    """The error page, with the nav bar of whoever is logged in (the handler gets no ``Web`` context)."""
+    app = runtime(request)
+    with app.sessions() as session:
+        found = auth.session_actor(session, request.cookies.get(SESSION_COOKIE), app.clock.now())
+    user, csrf = found if found is not None else (None, "")
+    return templates.TemplateResponse(request, "error.html", {"user": user, "csrf": csrf, "message": message,
+                                                              "status": status}, status_code=status)  # fmt: skip
 
 
 def login_redirect(next_url: str) -> RedirectResponse:

@@ -53,3 +53,10 @@ def test_only_a_local_path_follows_the_login(web: WebTest) -> None:
         response = c.post("/login", data={"username": "jxb", "password": PASSWORD, "next": "//evil.example/x",
                                           "csrf": c.cookies.get("rf_login_csrf", "")})  # fmt: skip
         assert response.headers["location"] == "/ledger"
+
+
+def test_an_error_page_keeps_the_logged_in_users_nav_bar(web: WebTest) -> None:
+    with web.client("ywk") as c:
+        missing = c.get("/items/999999")
+    assert missing.status_code == 404
+    assert "赵立新（科室人员）" in missing.text and 'action="/logout"' in missing.text
