@@ -120,3 +120,21 @@ def test_closure_record_of_a_closed_item(app: App, case: tuple[Org, int, list[in
     assert "<th>整改措施</th><td>已组织全员培训</td>" in html
     with pytest.raises(InvalidTransition, match="尚未销号"):
         write_closure_record(app, second, "html", tmp_path / "open.html")
+
+
+def test_a_report_that_cannot_be_written_is_marked_failed_with_the_error(
+    app: App, case: tuple[Org, int, list[int]], tmp_path: Path
+) -> None:
+    o, nid, items = case
+    now = app.clock.now()
+    with app.sessions() as s:
+        drive(s, app.env, o, items[0], "closed", now)
+        service.withdraw(s, app.env, items[1], o.office, now, reason="重复登记")
+    (tmp_path / "reports").write_text("a file where the folder should be", encoding="utf-8")
+    run = run_reports(app, now)
+    assert run.failed == [nid] and run.written == []
+    assert requests(app) == [(nid, "failed")]
+    with app.sessions() as s:
+        (request,) = s.scalars(select(ReportRequest))
+        assert request.error and request.error.startswith(("FileExistsError", "NotADirectoryError"))
+    assert office_messages(app) == []  # the office is told only of a report that exists
