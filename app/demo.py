@@ -238,7 +238,8 @@ def _escalate(app: App, dispatcher: Dispatcher, day: dt.date) -> list[str]:
     """The morning of a working day: the 08:30 scan, then the 09:00 dispatch (console channel)."""
     scanned = run_scan(app, _at(app, day, 8, 30), today=day)
     sent = dispatcher.run(_at(app, day, 9))
-    lines = [f"扫描：{LEVEL_LABELS[k]} {v} 条" for k, v in scanned.queued.items() if v]
+    lines = [f"扫描：{LEVEL_LABELS[k]} {v} 项，{scanned.messages.get(k, 0)} 条消息"
+             for k, v in scanned.queued.items() if v]  # fmt: skip
     if sent.deliveries:
         lines.append(f"发送消息 {sent.deliveries} 封（含 {sent.sent} 条通知，同一收件人当天合并）")
     return lines

@@ -42,9 +42,11 @@ def scan(
     st = state(ctx)
     app = st.app()
     result = run_scan(app, st.now(), today=st.today(), dry_run=dry_run)
-    verb = "将写入" if dry_run else "已写入"
-    parts = "，".join(f"{LEVEL_LABELS[k]} {v}" for k, v in result.queued.items())
-    console.print(f"{result.day} 扫描：{verb} {result.total} 条消息（{parts}），发送时间 "
+    verb = "将" if dry_run else "已"
+    items = "，".join(f"{LEVEL_LABELS[k]} {v}" for k, v in result.queued.items())
+    messages = "，".join(f"{LEVEL_LABELS[k]} {v}" for k, v in result.messages.items()) or "无"
+    console.print(f"{result.day} 扫描：{verb}登记 {result.total} 项升级（{items}）；{verb}写入发件箱 "
+                  f"{result.total_messages} 条消息（{messages}），发送时间 "
                   f"{result.due_at.astimezone(app.env.tz):%Y-%m-%d %H:%M}")  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+from dataclasses import replace
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,14 +16,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from flows.runtime import App
 from notifications.dispatch import DispatchResult
 from states.digest import queue_weekly_digest
-from states.escalation import ScanResult, scan
+from states.escalation import ScanResult, fan_out, scan
 from states.model import Tick
 
 
 def run_scan(
     app: App, now: dt.datetime, *, today: dt.date | None = None, dry_run: bool = False
 ) -> ScanResult:
-    """Queue the day's escalation messages (one transaction); with ``dry_run`` roll it back.
+    """Record the day's escalations (one transaction), then write their messages (the fan-out,
+    a second one); with ``dry_run`` do both in one transaction and roll it back.
+
+    A crash between the two loses nothing: the next dispatch pass fans out what is left.
 
     Args:
         app: the runtime.
@@ -31,18 +35,16 @@ def run_scan(
         dry_run: count what would be queued and write nothing.
     """
     day = today or app.env.local_date(now)
-    with app.engine.connect() as conn:
-        tx = conn.begin()
-        try:
+    if dry_run:
+        with app.engine.connect() as conn, conn.begin() as tx:
             result = scan(conn, app.policy, app.env.calendar, day, now)
-        except BaseException:
+            result = replace(result, messages=fan_out(conn, app.policy, now))
             tx.rollback()
-            raise
-        if dry_run:
-            tx.rollback()
-        else:
-            tx.commit()
-    return result
+            return result
+    with app.engine.begin() as conn:
+        result = scan(conn, app.policy, app.env.calendar, day, now)
+    with app.engine.begin() as conn:
+        return replace(result, messages=fan_out(conn, app.policy, now))
 
 
 def run_dispatch(app: App, now: dt.datetime) -> DispatchResult:

@@ -35,8 +35,13 @@ def scan_flow(
             get_run_logger().info("%s 为休息日，不扫描", day)
             return {"day": day.isoformat(), "queued": {}, "skipped": True}
         result = run_scan(app, now, dry_run=dry_run)
-        get_run_logger().info("%s 扫描：%s", day, result.queued)
-        return {"day": day.isoformat(), "queued": result.queued, "skipped": False}
+        get_run_logger().info("%s 扫描：升级 %s，消息 %s", day, result.queued, result.messages)
+        return {
+            "day": day.isoformat(),
+            "queued": result.queued,
+            "messages": result.messages,
+            "skipped": False,
+        }
     finally:
         app.engine.dispose()
 
@@ -78,7 +83,9 @@ def closure_report_flow(database_url: str | None = None, today: str | None = Non
     app = _app(database_url, today)
     try:
         if notice_id is not None:
-            paths = write_closure_report(app, notice_id, Path(out_dir) if out_dir else app.settings.reports_dir)
+            paths = write_closure_report(
+                app, notice_id, Path(out_dir) if out_dir else app.settings.reports_dir
+            )
             get_run_logger().info("整改报告已生成：%s", ", ".join(map(str, paths)))
             return {"files": [str(p) for p in paths]}
         run = run_reports(app, app.clock.now())

@@ -1,6 +1,9 @@
 """The dispatcher: claim due outbox rows, group them into one delivery per recipient, channel and
 day (the daily digest), render, send, and record the outcome.
 
+Each pass first runs the fan-out (:func:`states.escalation.fan_out`): escalations a scan recorded
+whose messages are not written yet (the scan job died between its two transactions) get them now.
+
 Claims are one statement: ``UPDATE outbox SET status='sending', attempts=attempts+1,
 lease_until=… WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …`` on PostgreSQL; SQLite
 has one writer, so the same statement is atomic there. The attempt is counted before sending.
@@ -29,7 +32,7 @@ from sqlalchemy import Engine, Row, and_, or_, select, update
 from notifications.message import Channel, DeliveryError, OutgoingMessage
 from notifications.render import Rendered, Renderer
 from states.calendar import WorkingCalendar
-from states.escalation import LEVEL_KINDS, Policy
+from states.escalation import LEVEL_KINDS, Policy, fan_out
 from states.lifecycle import OPEN_STATES
 from states.model import Department, Item, ItemDepartment, Notice, OutboxMessage, User
 from states.outbox import send_slot
@@ -101,7 +104,10 @@ class Dispatcher:
         return total
 
     def run_once(self, now: dt.datetime) -> DispatchResult:
-        """Claim one batch, send it, record the outcome."""
+        """Write the messages of escalations not yet fanned out, claim one batch, send it, record
+        the outcome."""
+        with self.engine.begin() as conn:
+            fan_out(conn, self.policy, now)
         rows = self._claim(now)
         result = DispatchResult(claimed=len(rows))
         if not rows:

@@ -17,8 +17,8 @@ up to ``today``:
 - late (逾期销号): closed in the period after its last target (the ledger's on-time rule,
   :data:`states.queries.CLOSED_ON_TIME`); an item reopened since is not closed, so not late;
 - reopened (重新打开): a ``reopen`` event in the period, each item once;
-- talks (约谈): a ``talk`` escalation message queued in the period and not cancelled (a cancelled
-  one was never sent: the item was done or its target moved first), each item once;
+- talks (约谈): the item reached the ``talk`` level in the period (an escalation the scan
+  recorded, whoever its messages went to), each item once;
 - on-time rate (按期销号率): of the items (not withdrawn) whose last target falls in the period and
   which are closed or past that target (:func:`states.queries.overdue_cutoff`), the share closed on
   time, in percent; ``None`` when there is none, so no band applies (没有到期事项的科室不计此项).
@@ -51,11 +51,11 @@ from states.errors import InvalidInput, NotFound, PermissionDenied
 from states.model import (
     AssessmentRecord,
     Department,
+    Escalation,
     IndicatorResult,
     Item,
     ItemDepartment,
     ItemEvent,
-    OutboxMessage,
     Scorecard,
 )
 from states.org import department_ids
@@ -414,10 +414,9 @@ def rectification_facts(
     reopened = select(ItemEvent.item_id).where(
         ItemEvent.action == "reopen", ItemEvent.at >= start, ItemEvent.at < end
     )
-    talks = select(OutboxMessage.item_id).where(
-        OutboxMessage.kind == "talk", OutboxMessage.status != "cancelled",
-        OutboxMessage.created_at >= start, OutboxMessage.created_at < end,
-    )  # fmt: skip
+    talks = select(Escalation.item_id).where(
+        Escalation.level == "talk", Escalation.created_at >= start, Escalation.created_at < end
+    )
     return scoring.RectificationFacts(
         late=_refs(
             session, led, Item.state == "closed", Item.closed_on.between(first, last), ~CLOSED_ON_TIME

@@ -1,4 +1,4 @@
-"""Escalation (催办 → 督办 → 约谈): the policy, and the daily set-based scan.
+"""Escalation (催办 → 督办 → 约谈): the policy, the daily set-based scan, and the fan-out.
 
 A level fires for an item's *pending* target (see :mod:`states.queries`) when the working days
 from the target to today fall in the level's band ``[offset, next level's offset)``: the
@@ -6,27 +6,43 @@ reminder at −2 (two working days before), due today at 0, overdue at +1, 督�
 Because a band is a range, a scan that missed a day still sends the level the item is in, and
 never the ones before it.
 
-The scan is one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` per level and target, over the
-``(state, due)`` indexes; the message key holds the item, target, level, due date, recipient and
-channel, so a second scan of the same day adds nothing, and an approved extension (a new due
-date) starts the ladder again. Closed and withdrawn items are never selected.
+Two steps, each one transaction, each idempotent:
 
-Concurrency: two scans of the same day may run at once (two schedulers, a retried flow): the
-unique key lets exactly one insert each message; the other's insert skips it.
+1. :func:`scan` is one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` per level and target over
+   the ``(state, due)`` indexes into :class:`~states.model.Escalation`: one row per item, target,
+   level and due date. A second scan of the same day adds nothing; an approved extension (a new
+   due date) starts the ladder again; closed and withdrawn items are never selected.
+2. :func:`fan_out` claims the escalations no fan-out has taken and writes the outbox messages of
+   each level's recipients (one ``INSERT … SELECT`` per level), keyed by item, target, level, due
+   date, recipient and channel. The scan job runs it right after the scan, and every dispatch pass
+   runs it first, so escalations committed by a scan that died before its fan-out still go out.
+
+Why two steps: the scan's transaction writes one narrow row per item hit (about 10,000 on a
+day of a million open items) instead of one wide row per recipient and channel (about 3.4 times
+as many), so the daily scan holds SQLite's write lock for a fraction of the time; recipients are
+resolved when the messages are written, from the users and policy of that moment; and the
+escalations are the record of the ladder each item climbed, independent of channels.
+
+Concurrency: two scans or two fan-outs may run at once (two schedulers, a retried flow, several
+dispatchers). Unique keys let exactly one insert each escalation and message; a fan-out claims
+rows with ``UPDATE … SET fanout = token WHERE fanout IS NULL``, so a row is claimed once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, cast, literal, or_, select
+from sqlalchemy import Connection, String, and_, cast, literal, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from states.calendar import WorkingCalendar
 from states.errors import InvalidInput
-from states.model import Item
+from states.model import Escalation, Item
 from states.outbox import CHANNELS, RECIPIENT_ROLES, Delivery, Notice, enqueue, send_slot
 
 TARGETS = ("measures_due", "completion_due")
@@ -67,13 +83,20 @@ class ScanResult:
 
     day: dt.date
     queued: dict[str, int]
-    """Messages queued per level (0 for levels that matched nothing)."""
+    """Escalations recorded per level, i.e. items (and targets) newly at that level (0 for none)."""
     due_at: dt.datetime
     """When the queued messages go out (the next working-day send time)."""
+
+    messages: dict[str, int] = field(default_factory=dict)
+    """Outbox messages the fan-out after the scan wrote, per level (empty before it ran)."""
 
     @property
     def total(self) -> int:
         return sum(self.queued.values())
+
+    @property
+    def total_messages(self) -> int:
+        return sum(self.messages.values())
 
 
 def parse_policy(data: Mapping[str, Any], delivery: Delivery) -> Policy:
@@ -149,20 +172,23 @@ def window(
     return first, last
 
 
-def _pending(target: str) -> Any:
-    """Open items whose pending target is ``target`` (mirrors :func:`states.queries.pending`)."""
+def _pending(target: str) -> list[Any]:
+    """Open items whose pending target is ``target`` (mirrors :func:`states.queries.pending`), as
+    disjoint conditions: each is a range on one ``(state, due)`` index, read by an index alone."""
     if target == "measures_due":
-        return and_(Item.state.in_(("issued", "assigned")), Item.measures_due.is_not(None))
-    return or_(
+        return [and_(Item.state.in_(("issued", "assigned")), Item.measures_due.is_not(None))]
+    return [
         Item.state.in_(("measures_filed", "verified")),
         and_(Item.state.in_(("issued", "assigned")), Item.measures_due.is_(None)),
-    )
+    ]
 
 
 def scan(
     conn: Connection, policy: Policy, calendar: WorkingCalendar, today: dt.date, now: dt.datetime
 ) -> ScanResult:
-    """Queue every level message due on ``today``, in the caller's transaction.
+    """Record every level reached on ``today`` as an escalation, in the caller's transaction.
+
+    The messages are written by :func:`fan_out` (the scan job runs it next).
 
     Args:
         conn: a connection inside the caller's transaction.
@@ -172,21 +198,62 @@ def scan(
         now: the time of the scan (aware UTC); messages go out at the next working-day send time.
 
     Returns:
-        The number of messages queued per level.
+        The number of escalations recorded per level.
     """
     due_at = send_slot(now, calendar, policy.delivery)
+    mod = postgresql if conn.dialect.name == "postgresql" else sqlite
     queued: dict[str, int] = {}
     for level, lo, hi in policy.bands():
         count = 0
+        first, last = window(calendar, today, lo, hi)
         for target in level.targets:
             column = getattr(Item, target)
-            first, last = window(calendar, today, lo, hi)
             in_band = [column <= last] + ([column >= first] if first is not None else [])
-            items = select(Item.id, literal(target).label("target"), column.label("due")).where(
-                _pending(target), *in_band
-            ).subquery()  # fmt: skip
-            key = cast(items.c.id, String) + f":{target}:{level.name}:" + cast(items.c.due, String)
-            notice = Notice(kind=level.name, roles=level.recipients, key_prefix=key, items=items)
-            count += enqueue(conn, notice, policy.delivery, due_at, now)
+            rows = union_all(*(select(
+                Item.id, literal(target), literal(level.name), column,
+                literal(due_at, Escalation.due_at.type), literal(now, Escalation.created_at.type),
+            ).where(case, *in_band) for case in _pending(target)))  # fmt: skip
+            stmt = (
+                mod.insert(Escalation)
+                .from_select(["item_id", "target", "level", "due", "due_at", "created_at"], rows)
+                .on_conflict_do_nothing(index_elements=["item_id", "target", "level", "due"])
+            )
+            if conn.dialect.name == "sqlite":
+                count += conn.execute(stmt).rowcount  # exact on SQLite
+            else:  # psycopg 3 reports -1 for ON CONFLICT DO NOTHING: count what RETURNING gives back
+                count += len(conn.execute(stmt.returning(Escalation.id)).all())
         queued[level.name] = count
     return ScanResult(day=today, queued=queued, due_at=due_at)
+
+
+def fan_out(conn: Connection, policy: Policy, now: dt.datetime) -> dict[str, int]:
+    """Write the outbox messages of every escalation no fan-out has claimed yet, in the caller's
+    transaction.
+
+    Recipients and channels are the policy's at this moment; a level the policy no longer has
+    claims its escalations and writes nothing (nobody is named to receive it).
+
+    Returns:
+        Messages written per level (levels without any are left out).
+    """
+    unclaimed = Escalation.fanout.is_(None)
+    if conn.execute(select(Escalation.id).where(unclaimed).limit(1)).first() is None:
+        return {}  # the usual dispatch pass: a read, no write lock taken
+    token = uuid.uuid4().hex
+    if not conn.execute(update(Escalation).where(unclaimed).values(fanout=token)).rowcount:
+        return {}  # another fan-out claimed them first
+    written: Counter[str] = Counter()
+    levels = {lv.name: lv for lv in policy.levels}
+    mine = Escalation.fanout == token
+    for name, due_at in conn.execute(select(Escalation.level, Escalation.due_at).where(mine).distinct()):
+        level = levels.get(name)
+        if level is None:
+            continue
+        items = (
+            select(Escalation.item_id.label("id"), Escalation.target, Escalation.due)
+            .where(mine, Escalation.level == name, Escalation.due_at == due_at).subquery()
+        )  # fmt: skip
+        key = cast(items.c.id, String) + ":" + items.c.target + f":{name}:" + cast(items.c.due, String)
+        notice = Notice(kind=name, roles=level.recipients, key_prefix=key, items=items)
+        written[name] += enqueue(conn, notice, policy.delivery, due_at, now)
+    return dict(written)

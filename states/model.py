@@ -275,6 +275,36 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
 
 
+class Escalation(Base):
+    """A rung of the ladder an item reached (升级记录): its pending target hit a level on a scan day.
+
+    The daily scan writes one row per item, target, level and due date (the deadline version; an
+    approved extension gives a new one), unique, so a second scan of the day adds nothing. The
+    fan-out (:func:`states.escalation.fan_out`) turns each row into the outbox messages of the
+    level's recipients, with keys (item, target, level, due date, recipient, channel); ``fanout``
+    holds the token of the fan-out that claimed the row (``NULL`` until then).
+
+    ``item_id`` is deliberately not a foreign key: rows are written only by the scan's
+    ``INSERT … SELECT`` from ``items`` (which are never deleted), and SQLite's check reads the
+    item's table page for every row, which tripled the scan on a million items.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("item_id", "target", "level", "due"),
+        Index("ix_escalations_fanout", "fanout"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int]
+    target: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    due: Mapped[dt.date]
+    due_at: Mapped[dt.datetime]
+    """When the level's messages go out (the send time of the scan's working day)."""
+    created_at: Mapped[dt.datetime]
+    fanout: Mapped[str | None] = mapped_column(String(32))
+
+
 class Tick(Base):
     """A scheduled job's claim on one tick: the first process to insert the row runs the job."""
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -20,8 +22,8 @@ from notifications.dispatch import Dispatcher, requeue
 from notifications.render import Renderer
 from notifications.settings import SmtpSettings
 from states import extensions, intake, service
-from states.escalation import Policy, scan
-from states.model import OutboxMessage, User
+from states.escalation import Policy, fan_out, scan
+from states.model import Escalation, OutboxMessage, User
 from states.service import Env
 from tests.factories import Org, build_org, item_spec, notice
 from tests.servers import SmtpServer, free_port
@@ -192,3 +194,66 @@ def test_mail_server_down_then_back_and_dead_letters(
     assert requeue(engine, dead, now + dt.timedelta(hours=2)) == 1
     assert d.run(now + dt.timedelta(hours=2)).sent == 1
     assert "退回" in server.handler.received()[-1]["Subject"]
+
+
+def test_a_scan_that_died_before_its_fan_out_loses_nothing(
+    engine: Engine, sessions: sessionmaker[Session], notifying_env: Env, policy: Policy, smtp: SmtpServer
+) -> None:
+    """The scan commits its escalations, the process dies before the fan-out: the next dispatch
+    pass writes the messages and sends them, and nothing is written twice afterwards."""
+    env = notifying_env
+    with sessions() as s:
+        o = build_org(s)
+        nid = notice(s, env, o, at(env, RECEIVED, 9), RECEIVED)
+        (it,) = intake.create_items(s, env, nid, [item_spec(leader="fyz")], o.office, at(env, RECEIVED, 9))
+        service.assign(s, env, it.id, o.office, at(env, RECEIVED, 10))
+        due = it.measures_due
+    assert due is not None
+    day = env.calendar.add_workdays(due, 10).date  # 10 working days late: 约谈
+    with engine.begin() as conn:
+        recorded = scan(conn, policy, env.calendar, day, at(env, day, 8, 30))
+    assert recorded.queued["talk"] == 1
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Escalation).where(Escalation.fanout.is_(None))) == 1
+        assert s.scalar(select(func.count()).where(OutboxMessage.kind == "talk")) == 0
+    d = dispatcher(engine, env, policy, smtp.port)
+    d.run(at(env, day, 9))
+    d.run(at(env, day, 9))
+    with sessions() as s:
+        assert sent_by_recipient(s) == {"jxb": ["talk"], "yz": ["talk"], "ywk": ["assigned"]}
+        assert s.scalar(select(func.count()).select_from(Escalation).where(Escalation.fanout.is_(None))) == 0
+    subjects = sorted(str(m["Subject"]) for m in smtp.handler.received() if "约谈" in str(m["Subject"]))
+    assert len(subjects) == 2
+
+
+def test_concurrent_fan_outs_write_each_message_once(
+    engine: Engine, sessions: sessionmaker[Session], notifying_env: Env, policy: Policy
+) -> None:
+    """Four fan-outs at once (four dispatchers after one scan): every escalation is claimed by
+    one of them and every message is written once."""
+    env = notifying_env
+    with sessions() as s:
+        o = build_org(s)
+        nid = notice(s, env, o, at(env, RECEIVED, 9), RECEIVED)
+        items = intake.create_items(s, env, nid, [item_spec(title=f"事项{k}", leader="fyz") for k in range(40)],
+                                    o.office, at(env, RECEIVED, 9))  # fmt: skip
+        for it in items:
+            service.assign(s, env, it.id, o.office, at(env, RECEIVED, 10))
+        due = items[0].measures_due
+    assert due is not None
+    day = env.calendar.add_workdays(due, 10).date
+    with engine.begin() as conn:
+        assert scan(conn, policy, env.calendar, day, at(env, day, 8, 30)).queued["talk"] == 40
+    barrier = threading.Barrier(4)
+
+    def one() -> dict[str, int]:
+        barrier.wait()
+        with engine.begin() as conn:
+            return fan_out(conn, policy, at(env, day, 8, 31))
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: one(), range(4)))
+    with sessions() as s:
+        keys = s.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "talk")).all()
+    assert sum(r.get("talk", 0) for r in results) == len(keys) == len(set(keys)) == 80  # jxb and yz per item
+    assert sorted(bool(r) for r in results) == [False, False, False, True]  # one claimed all 40 escalations

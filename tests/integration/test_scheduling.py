@@ -128,7 +128,8 @@ def test_prefect_flows_run_the_same_jobs(
     late_item(make_app(engine, env, dt.date(2026, 10, 9), dt.time(8, 0)))
     monkeypatch.setenv("RECTIFLOW_SMTP_PORT", str(smtp.port))
     scanned = scan_flow(database_url=url, today="2026-10-09")
-    assert scanned["queued"]["supervision"] == 3 and not scanned["skipped"]
+    assert scanned["queued"]["supervision"] == 1 and scanned["messages"]["supervision"] == 3
+    assert not scanned["skipped"]
     assert scan_flow(database_url=url, today="2026-10-03")["skipped"]  # a rest day
     sent = dispatch_flow(database_url=url, today="2026-10-09")
     assert sent["sent"] == 4  # the 交办通知 and the three 督办通知
