@@ -18,11 +18,11 @@ from flows.reports import run_reports, write_report
 from flows.scheduler import build_scheduler
 from notifications.dispatch import requeue
 from states.errors import InvalidInput
+from states.escalation import LEVEL_LABELS as ESCALATION_LEVELS
 from states.model import OutboxMessage
 
-LEVEL_LABELS = {
-    "reminder": "到期前提醒", "due_today": "今日到期", "overdue": "逾期提醒", "supervision": "督办通知",
-    "talk": "约谈名单", "assigned": "交办通知", "sent_back": "退回通知", "extension_decided": "延期审批结果",
+LEVEL_LABELS = ESCALATION_LEVELS | {
+    "assigned": "交办通知", "sent_back": "退回通知", "extension_decided": "延期审批结果",
     "closed": "销号通知", "report_ready": "整改报告已生成", "weekly": "每周督办简报",
 }  # fmt: skip
 STATUS_LABELS = {

@@ -47,6 +47,10 @@ from states.outbox import CHANNELS, RECIPIENT_ROLES, Delivery, Notice, enqueue, 
 
 TARGETS = ("measures_due", "completion_due")
 LEVEL_KINDS = ("reminder", "due_today", "overdue", "supervision", "talk")
+LEVEL_LABELS = {
+    "reminder": "到期前提醒", "due_today": "今日到期", "overdue": "逾期提醒", "supervision": "督办通知",
+    "talk": "约谈名单",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, lazyload
 from states.calendar import WorkingCalendar
 from states.errors import STATE_LABELS
 from states.lifecycle import OPEN_STATES
-from states.model import Department, Item, ItemDepartment, ItemEvent, Notice, User
+from states.model import Department, Escalation, Item, ItemDepartment, ItemEvent, Notice, User
 from states.permissions import ROLES_SEEING_ALL, Actor
 
 BEFORE_MEASURES = ("issued", "assigned")
@@ -328,6 +328,12 @@ def notices(session: Session, actor: Actor) -> list[Notice]:
     mine = _visible(actor)
     if mine is not None:
         q = q.where(Notice.id.in_(select(Item.notice_id).where(mine)))
+    return list(session.scalars(q))
+
+
+def escalations(session: Session, item_id: int) -> list[Escalation]:
+    """The levels the item reached (催办、督办、约谈), oldest first."""
+    q = select(Escalation).where(Escalation.item_id == item_id).order_by(Escalation.created_at, Escalation.id)
     return list(session.scalars(q))
 
 

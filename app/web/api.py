@@ -30,6 +30,7 @@ from app.render import EVENT_LABELS
 from app.web.deps import Api, api_user
 from states import extensions, intake, queries, service
 from states.errors import ACTION_LABELS, STATE_LABELS, InvalidInput, ItemNotFound, NotFound
+from states.escalation import LEVEL_LABELS
 from states.lifecycle import STATES
 from states.model import ROLE_LABELS, Department, Evidence, Extension, Item, Notice, User
 from states.permissions import can_see
@@ -236,6 +237,15 @@ class ExtensionOut(BaseModel):
     decision_note: str | None
 
 
+class EscalationOut(BaseModel):
+    level: str = Field(description="reminder | due_today | overdue | supervision | talk")
+    level_label: str
+    target: str
+    due: dt.date = Field(description="该级别针对的期限")
+    scanned_at: dt.datetime
+    send_at: dt.datetime
+
+
 class ItemDetail(ItemOut):
     notice_title: str
     detail: str | None
@@ -245,6 +255,7 @@ class ItemDetail(ItemOut):
     history: list[EventOut] = Field(description="办理记录，按时间先后")
     evidence: list[EvidenceOut]
     extensions: list[ExtensionOut]
+    escalations: list[EscalationOut] = Field(description="催办督办记录：事项到达过的升级级别，按时间先后")
 
 
 class TransitionOut(BaseModel):
@@ -455,6 +466,9 @@ def get_item(item_id: int, api: Api = Depends(api_user)) -> dict[str, Any]:
                       "event_id": f.event_id, "uploaded_by": uploaders.get(f.uploaded_by),
                       "uploaded_at": f.uploaded_at} for f in evidence],
         "extensions": _extensions_json(api, exts),
+        "escalations": [{"level": e.level, "level_label": LEVEL_LABELS.get(e.level, e.level), "target": e.target,
+                         "due": e.due, "scanned_at": e.created_at, "send_at": e.due_at}
+                        for e in queries.escalations(api.session, item_id)],
     }  # fmt: skip
 
 

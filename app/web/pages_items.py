@@ -24,10 +24,11 @@ from app.web.pages_common import (
 )
 from states import extensions, service
 from states.errors import STATE_LABELS, NotFound
+from states.escalation import LEVEL_LABELS
 from states.lifecycle import REASON_REQUIRED
-from states.model import Evidence, Extension, ItemEvent
+from states.model import Escalation, Evidence, Extension, ItemEvent
 from states.permissions import can_see
-from states.queries import events, view
+from states.queries import escalations, events, view
 
 router = APIRouter(route_class=UploadLimit, include_in_schema=False)
 
@@ -57,6 +58,24 @@ class Step:
     detail: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """One level the item reached (催办督办记录)."""
+
+    day: str
+    level: str
+    target: str
+    due: str
+    send: str
+
+
+def _rung(web: Web, e: Escalation) -> Rung:
+    tz = web.runtime.env.tz
+    return Rung(day=f"{e.created_at.astimezone(tz):%Y-%m-%d}", level=LEVEL_LABELS.get(e.level, e.level),
+                target=TARGET_LABELS.get(e.target, e.target), due=e.due.isoformat(),
+                send=f"{e.due_at.astimezone(tz):%Y-%m-%d %H:%M}")  # fmt: skip
+
+
 @router.get("/items/{item_id}")
 def item_page(item_id: int, web: Web = Depends(page_user)) -> Response:
     item = visible_item(web, item_id)
@@ -66,6 +85,7 @@ def item_page(item_id: int, web: Web = Depends(page_user)) -> Response:
         v=view(item, web.today, web.runtime.env.calendar),
         actions=service.available_actions(item, web.actor),
         history=[_step(web, e, who) for e, who in events(web.session, item_id)],
+        escalations=[_rung(web, e) for e in escalations(web.session, item_id)],
         evidence=_evidence(web, item_id),
         requests=_requests(web, item_id),
         targets=[(t, label, getattr(item, t)) for t, label in TARGET_LABELS.items() if getattr(item, t)],

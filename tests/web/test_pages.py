@@ -19,7 +19,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from states import intake, service
+from flows.jobs import run_scan
+from states import auth, intake, service
 from states.model import Department, Evidence, Extension, Item, ItemEvent, Notice
 from states.service import Env
 from tests.e2e.test_intake_cli import REPORT
@@ -410,3 +411,30 @@ def test_a_notice_text_is_imported_with_a_default_lead_department(
     assert "已导入 3 个事项" in done.text
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Item).where(Item.notice_id == nid)) == 3
+
+
+@SQLITE_ONLY
+def test_the_item_page_lists_the_levels_the_item_reached(
+    web: WebTest, session: Session, env: Env, org: Org, now: dt.datetime
+) -> None:
+    (item_id,) = items(session, env, org, now, item_spec("迟迟未报措施", measures="workdays:2"))
+    with web.client("jxb") as c:
+        assert "尚未催办" in c.get(f"/items/{item_id}").text
+    due = session.get(Item, item_id).measures_due  # type: ignore[union-attr]
+    assert due is not None
+    for late in (1, 3):  # 逾期提醒, then 督办通知
+        day = env.calendar.add_workdays(due, late).date
+        web.clock.today = day
+        run_scan(web.runtime, dt.datetime.combine(day, dt.time(8, 30), tzinfo=env.tz).astimezone(dt.UTC))
+    with web.client("jxb") as c:
+        page = c.get(f"/items/{item_id}").text
+    section = page.split("催办督办记录", 1)[1].split("</table>", 1)[0]
+    lines = [re.findall(r"<td>([^<]*)</td>", row) for row in section.split("<tr>")[2:]]
+    assert [line[1:4] for line in lines] == [["逾期提醒", "整改措施期限", due.isoformat()],
+                                             ["督办通知", "整改措施期限", due.isoformat()]]  # fmt: skip
+    assert lines[0][0] == env.calendar.add_workdays(due, 1).date.isoformat()
+    token = auth.create_token(session, org.admin, "jxb", "测试", now).token
+    with web.api(token) as api:
+        detail = api.get(f"/items/{item_id}").json()
+    assert [(e["level_label"], e["due"]) for e in detail["escalations"]] == [("逾期提醒", due.isoformat()),
+                                                                             ("督办通知", due.isoformat())]  # fmt: skip
