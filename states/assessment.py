@@ -44,10 +44,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from states import scoring
-from states.errors import InvalidInput, NotFound, PermissionDenied
+from states.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from states.model import (
     AssessmentRecord,
     Department,
@@ -208,6 +210,8 @@ def file_result(
         PermissionDenied: not a department member, or the indicator is another department's.
         InvalidInput: an unknown code, a value the rule cannot use, a bad period, or the current
             result is verified already.
+        Conflict: another filing of the same result was committed between this one's read and
+            write (two browsers at once); nothing was written.
     """
     require(actor, "file_result")
     indicator = _indicator(rules, code)
@@ -230,7 +234,10 @@ def file_result(
     row.evidence = [_evidence(f) for f in evidence]
     row.filed_by, row.filed_at = actor.id, now
     row.decided_by, row.decided_at, row.decision_note = None, None, None
-    session.flush()
+    try:
+        session.flush()
+    except (IntegrityError, StaleDataError) as exc:  # another filing of this result committed meanwhile
+        raise Conflict(code, "file_result", subject=f"指标 {code} 的结果") from exc
     return row
 
 

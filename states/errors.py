@@ -107,17 +107,19 @@ class PermissionDenied(RectiflowError, PermissionError):
 
 
 class Conflict(RectiflowError):
-    """Someone else changed the item first (optimistic version check); nothing was written.
+    """Someone else changed the item (or another record, named by ``subject``) first; nothing was
+    written.
 
     Attributes:
-        item_id: the item.
+        item_id: the item, or the record's identifier.
         action: the action that lost the race.
     """
 
-    def __init__(self, item_id: object, action: str) -> None:
+    def __init__(self, item_id: object, action: str, *, subject: str | None = None) -> None:
         self.item_id, self.action = item_id, action
         label = ACTION_LABELS.get(action, action)
-        super().__init__(f"事项 {item_id} 已被他人同时修改，本次「{label}」未生效，请刷新后重试")
+        what = subject or f"事项 {item_id}"
+        super().__init__(f"{what} 已被他人同时修改，本次「{label}」未生效，请刷新后重试")
 
 
 class Unauthenticated(RectiflowError):

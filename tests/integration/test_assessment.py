@@ -13,11 +13,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from states import assessment, digest, escalation, service
-from states.errors import InvalidInput, NotFound, PermissionDenied
+from states.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from states.escalation import Level, Policy
 from states.model import IndicatorResult, Scorecard
 from states.outbox import Delivery
@@ -132,6 +132,30 @@ def test_a_department_files_and_the_office_verifies(
     counted = line(score(session, env, org, rules, now), "YW-01")
     assert (counted["score"], counted["value"], counted["note"]) == ("8.5", "3", "抽查3份不合格")
     assert "少3份，扣1.5分" in str(counted["reason"])
+
+
+def test_two_first_filings_at_once_one_wins_and_the_other_gets_a_conflict(
+    sessions: sessionmaker[Session], session: Session, org: Org, rules: Rules, now: dt.datetime
+) -> None:
+    """Two browsers file the same result for the first time: the second one read "no result yet",
+    then the first committed before it wrote. It gets a Chinese conflict, and the first stands."""
+    with sessions() as late:
+
+        raced: list[bool] = []
+
+        def other_browser_commits_first(*_: object) -> None:
+            if raced:
+                return
+            raced.append(True)
+            with sessions() as first:
+                assessment.file_result(first, rules, org.medical, now, code="YW-01", value="1", note="先提交")
+
+        event.listen(late, "before_flush", other_browser_commits_first)
+        with pytest.raises(Conflict, match="指标 YW-01 的结果 已被他人同时修改，本次「填报考核结果」未生效"):
+            assessment.file_result(late, rules, org.medical, now, code="YW-01", value="2", note="后提交")
+    session.expire_all()
+    (row,) = session.scalars(select(IndicatorResult)).all()
+    assert (row.value, row.note, row.status) == ("1", "先提交", "filed")
 
 
 def test_who_may_file_and_decide(session: Session, org: Org, rules: Rules, now: dt.datetime) -> None:
