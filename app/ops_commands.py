@@ -55,8 +55,9 @@ def dispatch(ctx: typer.Context) -> None:
     """生成待出的整改报告，再发送发件箱中到期的消息（同一收件人当天的消息合并为一封汇总）。"""
     st = state(ctx)
     done = run_reports(st.app(), st.now())
-    if done.written or done.failed:
-        console.print(f"整改报告：已生成 {len(done.written)} 份，失败 {len(done.failed)} 份")
+    if done.written or done.failed or done.retrying:
+        console.print(f"整改报告：已生成 {len(done.written)} 份，稍后重试 {len(done.retrying)} 份，"
+                      f"失败 {len(done.failed)} 份")  # fmt: skip
     r = run_dispatch(st.app(), st.now())
     console.print(f"取出 {r.claimed} 条，已发送 {r.sent} 条（{r.deliveries} 次投递），稍后重试 {r.retried} 条，"
                   f"失败 {r.dead} 条，取消 {r.cancelled} 条")  # fmt: skip

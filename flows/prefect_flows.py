@@ -89,8 +89,13 @@ def closure_report_flow(database_url: str | None = None, today: str | None = Non
             get_run_logger().info("整改报告已生成：%s", ", ".join(map(str, paths)))
             return {"files": [str(p) for p in paths]}
         run = run_reports(app, app.clock.now())
-        get_run_logger().info("整改报告：生成 %s 份，跳过 %s 份，失败 %s 份", len(run.written), len(run.skipped),
-                              len(run.failed))  # fmt: skip
-        return {"written": run.written, "skipped": run.skipped, "failed": run.failed}
+        get_run_logger().info("整改报告：生成 %s 份，跳过 %s 份，稍后重试 %s 份，失败 %s 份", len(run.written),
+                              len(run.skipped), len(run.retrying), len(run.failed))  # fmt: skip
+        return {
+            "written": run.written,
+            "skipped": run.skipped,
+            "retrying": run.retrying,
+            "failed": run.failed,
+        }
     finally:
         app.engine.dispose()

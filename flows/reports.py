@@ -122,18 +122,22 @@ class ReportRun:
     """Notices whose report was written (and the office told)."""
     skipped: list[int] = field(default_factory=list)
     """Notices reopened before the job ran: no report."""
+    retrying: list[int] = field(default_factory=list)
+    """Notices whose report failed this time and will be tried again after a backoff."""
     failed: list[int] = field(default_factory=list)
+    """Notices whose report failed the last allowed time: given up, the error kept."""
 
 
 def run_reports(app: App, now: dt.datetime) -> ReportRun:
     """Write the reports queued by closing transitions (DOCX, HTML, Markdown) and tell the office.
 
     Files go to ``settings.reports_dir/<notice id>/``. A request that fails (a template error, a
-    full disk) is marked failed with the error, and the next ones still run.
+    full disk) records the error and is retried after a backoff, up to
+    :data:`states.reporting.MAX_ATTEMPTS` attempts, then marked failed; the next ones still run.
     """
     run = ReportRun()
     with app.engine.connect() as conn:
-        requests = reporting.pending(conn)
+        requests = reporting.pending(conn, now)
     for request in requests:
         if not request.still_done:
             with app.engine.begin() as conn:
@@ -144,8 +148,8 @@ def run_reports(app: App, now: dt.datetime) -> ReportRun:
             paths = write_closure_report(app, request.notice_id, app.settings.reports_dir / str(request.notice_id))
         except (OSError, RectiflowError, TemplateError) as exc:
             with app.engine.begin() as conn:
-                reporting.fail(conn, request.request_id, f"{type(exc).__name__}: {exc}", now)
-            run.failed.append(request.notice_id)
+                given_up = reporting.fail(conn, request.request_id, f"{type(exc).__name__}: {exc}", now)
+            (run.failed if given_up else run.retrying).append(request.notice_id)
             continue
         with app.engine.begin() as conn:
             if reporting.finish(conn, request, [str(p) for p in paths], now, app.env.calendar, app.env.delivery):

@@ -51,7 +51,7 @@ def dispatch_tick(app: App) -> DispatchResult | None:
     if not claim_tick(app.engine, "dispatch", now.replace(second=0, microsecond=0), now):
         return None
     reports = run_reports(app, now)
-    if reports.written or reports.failed:
+    if reports.written or reports.failed or reports.retrying:
         logger.info("reports: %s", reports)
     result = run_dispatch(app, now)
     if result.claimed:

@@ -361,6 +361,9 @@ class ReportRequest(Base):
     done_at: Mapped[dt.datetime | None]
     files: Mapped[list[str] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Failed attempts so far; a failed attempt is retried at ``retry_at`` until the limit."""
+    retry_at: Mapped[dt.datetime | None]
 
 
 RESULT_STATUSES: tuple[str, ...] = ("filed", "verified", "rejected")

@@ -17,7 +17,7 @@ from flows.closure_record import write_closure_record
 from flows.reports import run_reports
 from flows.runtime import App
 from notifications.render import Renderer
-from states import intake, service
+from states import intake, reporting, service
 from states.errors import InvalidTransition
 from states.model import OutboxMessage, ReportRequest
 from states.service import Env
@@ -122,7 +122,7 @@ def test_closure_record_of_a_closed_item(app: App, case: tuple[Org, int, list[in
         write_closure_record(app, second, "html", tmp_path / "open.html")
 
 
-def test_a_report_that_cannot_be_written_is_marked_failed_with_the_error(
+def test_a_report_that_cannot_be_written_is_retried_then_marked_failed_with_the_error(
     app: App, case: tuple[Org, int, list[int]], tmp_path: Path
 ) -> None:
     o, nid, items = case
@@ -130,11 +130,43 @@ def test_a_report_that_cannot_be_written_is_marked_failed_with_the_error(
     with app.sessions() as s:
         drive(s, app.env, o, items[0], "closed", now)
         service.withdraw(s, app.env, items[1], o.office, now, reason="重复登记")
-    (tmp_path / "reports").write_text("a file where the folder should be", encoding="utf-8")
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
     run = run_reports(app, now)
-    assert run.failed == [nid] and run.written == []
-    assert requests(app) == [(nid, "failed")]
+    assert run.retrying == [nid] and run.failed == run.written == []
+    assert requests(app) == [(nid, "pending")]
+    # the next try waits a minute
+    assert run_reports(app, now + dt.timedelta(seconds=59)).retrying == []
+    waits = []
+    at = now
+    for _ in range(reporting.MAX_ATTEMPTS - 1):
+        with app.sessions() as s:
+            (request,) = s.scalars(select(ReportRequest))
+            assert request.retry_at is not None
+            waits.append(request.retry_at - at)
+            at = request.retry_at
+        run = run_reports(app, at)
+    assert waits == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert run.failed == [nid] and requests(app) == [(nid, "failed")]
     with app.sessions() as s:
         (request,) = s.scalars(select(ReportRequest))
+        assert request.attempts == reporting.MAX_ATTEMPTS and request.retry_at is None
         assert request.error and request.error.startswith(("FileExistsError", "NotADirectoryError"))
     assert office_messages(app) == []  # the office is told only of a report that exists
+
+
+def test_a_report_that_failed_once_is_written_when_the_disk_is_back(
+    app: App, case: tuple[Org, int, list[int]], tmp_path: Path
+) -> None:
+    o, nid, items = case
+    now = app.clock.now()
+    with app.sessions() as s:
+        drive(s, app.env, o, items[0], "closed", now)
+        service.withdraw(s, app.env, items[1], o.office, now, reason="重复登记")
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    assert run_reports(app, now).retrying == [nid]
+    blocker.unlink()
+    assert run_reports(app, now + dt.timedelta(minutes=1)).written == [nid]
+    assert requests(app) == [(nid, "done")]
+    assert len(office_messages(app)) >= 1
