@@ -257,16 +257,22 @@ def _snapshot(row: IndicatorResult) -> dict[str, Any]:
 
 @transaction
 def verify_result(
-    session: Session, actor: Actor, now: dt.datetime, result_id: int, *, note: str | None = None
-) -> IndicatorResult:
+    session: Session, actor: Actor, now: dt.datetime, result_id: int, *, note: str | None = None,
+    expected_version: int | None = None,
+) -> IndicatorResult:  # fmt: skip
     """核验考核结果: the office accepts a filed result; from now on it is scored.
+
+    Args:
+        expected_version: the result's version the office saw; a result filed again since then
+            is not decided on (:class:`Conflict`).
 
     Raises:
         NotFound: no such result.
         InvalidInput: the result is not waiting for a decision.
+        Conflict: the result changed since ``expected_version``.
     """
     require(actor, "verify_result")
-    row = _result(session, result_id)
+    row = _result(session, result_id, "verify_result", expected_version)
     if row.status != "filed":
         raise InvalidInput("考核结果", result_id, f"当前为「{RESULT_LABELS[row.status]}」，只有待核验的结果可以核验")
     return _decide(session, row, "verified", actor, now, _clean(note))
@@ -274,16 +280,21 @@ def verify_result(
 
 @transaction
 def reject_result(
-    session: Session, actor: Actor, now: dt.datetime, result_id: int, *, reason: str
-) -> IndicatorResult:
+    session: Session, actor: Actor, now: dt.datetime, result_id: int, *, reason: str,
+    expected_version: int | None = None,
+) -> IndicatorResult:  # fmt: skip
     """退回考核结果: the office sends a filed (or verified) result back, saying why; it is not scored.
+
+    Args:
+        expected_version: as for :func:`verify_result`.
 
     Raises:
         NotFound: no such result.
         InvalidInput: no reason, or the result is rejected already.
+        Conflict: the result changed since ``expected_version``.
     """
     require(actor, "reject_result")
-    row = _result(session, result_id)
+    row = _result(session, result_id, "reject_result", expected_version)
     why = _clean(reason)
     if why is None:
         raise InvalidInput("退回原因", reason, "不能为空")
@@ -292,17 +303,23 @@ def reject_result(
     return _decide(session, row, "rejected", actor, now, why)
 
 
-def _result(session: Session, result_id: int) -> IndicatorResult:
+def _result(session: Session, result_id: int, action: str, expected_version: int | None) -> IndicatorResult:
     row = session.get(IndicatorResult, result_id)
     if row is None:
         raise NotFound("考核结果", result_id)
+    if expected_version is not None and row.version != expected_version:
+        raise Conflict(result_id, action, subject=f"指标 {row.code} 的结果")
     return row
 
 
 def _decide(session: Session, row: IndicatorResult, status: str, actor: Actor, now: dt.datetime,
             note: str | None) -> IndicatorResult:  # fmt: skip
     row.status, row.decided_by, row.decided_at, row.decision_note = status, actor.id, now, note
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError as exc:  # filed again between this read and this write
+        raise Conflict(row.id, "verify_result" if status == "verified" else "reject_result",
+                       subject=f"指标 {row.code} 的结果") from exc  # fmt: skip
     return row
 
 

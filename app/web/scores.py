@@ -115,20 +115,23 @@ def file_result(code: str, csrf: str = Form(""), period: str = Form(""), value: 
 
 
 @router.post("/scores/results/{result_id}/verify")
-def verify_result(result_id: int, csrf: str = Form(""), note: str = Form(""),
+def verify_result(result_id: int, csrf: str = Form(""), version: int = Form(...), note: str = Form(""),
                   web: Web = Depends(page_user)) -> Response:  # fmt: skip
-    """核验考核结果 (the office)."""
+    """核验考核结果 (the office); a result filed again since the page was opened gives 409."""
     web.check_csrf(csrf)
-    row = assessment.verify_result(web.session, web.actor, web.now, result_id, note=note)
+    row = assessment.verify_result(
+        web.session, web.actor, web.now, result_id, note=note, expected_version=version
+    )
     return see_other(_results_link(row.period))
 
 
 @router.post("/scores/results/{result_id}/reject")
-def reject_result(result_id: int, csrf: str = Form(""), reason: str = Form(""),
+def reject_result(result_id: int, csrf: str = Form(""), version: int = Form(...), reason: str = Form(""),
                   web: Web = Depends(page_user)) -> Response:  # fmt: skip
-    """退回考核结果 (the office; a reason is required)."""
+    """退回考核结果 (the office; a reason is required); a result filed again since gives 409."""
     web.check_csrf(csrf)
-    row = assessment.reject_result(web.session, web.actor, web.now, result_id, reason=reason)
+    row = assessment.reject_result(web.session, web.actor, web.now, result_id, reason=reason,
+                                   expected_version=version)  # fmt: skip
     return see_other(_results_link(row.period))
 
 

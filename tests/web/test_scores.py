@@ -158,7 +158,10 @@ def decide(c: httpx.Client, result_id: int, action: str, text: str = "", token: 
     """核验 (``verify``, ``text`` the note) or 退回 (``reject``, ``text`` the reason) from the results page."""
     page = c.get("/scores/results").text
     field = "note" if action == "verify" else "reason"
-    return c.post(f"/scores/results/{result_id}/{action}", data={"csrf": token or csrf(page), field: text})
+    form = re.search(rf'id="{action}-{result_id}".*?name="version" value="(\d+)"', page, re.S)
+    version = form[1] if form else "1"  # a user who may not decide sees no form
+    return c.post(f"/scores/results/{result_id}/{action}",
+                  data={"csrf": token or csrf(page), "version": version, field: text})  # fmt: skip
 
 
 def result_rows(session: Session, web: WebTest) -> tuple[object, ...]:
@@ -279,3 +282,27 @@ def test_a_bad_value_or_a_missing_form_token_writes_nothing(
             assert forged.status_code == 403 and "表单已过期" in forged.text
         assert decide(office, 999, "verify").status_code == 404
     assert result_rows(session, scores_web) == before
+
+
+@SQLITE_ONLY
+def test_a_decision_on_a_page_opened_before_the_result_was_filed_again_is_refused(
+    scores_web: WebTest, session: Session
+) -> None:
+    with scores_web.client("ywk") as member:
+        assert file_value(member, "YW-01", "1").status_code == 200
+    result_id = current(session, "YW-01").id
+    with scores_web.client("jxb") as office:
+        opened = office.get("/scores/results").text  # the office reads the value 1 …
+        with scores_web.client("ywk") as member:  # … while the department corrects it to 3
+            assert file_value(member, "YW-01", "3").status_code == 200
+        for action, field in (("verify", "note"), ("reject", "reason")):
+            form = re.search(rf'id="{action}-{result_id}".*?name="version" value="(\d+)"', opened, re.S)
+            assert form is not None and form[1] == "1"
+            stale = office.post(f"/scores/results/{result_id}/{action}",
+                                data={"csrf": csrf(opened), "version": form[1], field: "已核对"})  # fmt: skip
+            assert stale.status_code == 409
+            assert "指标 YW-01 的结果 已被他人同时修改" in stale.text and "请刷新后重试" in stale.text
+        row = current(session, "YW-01")
+        assert (row.value, row.status, row.version, row.decided_by) == ("3", "filed", 2, None)
+        assert decide(office, result_id, "verify", "已核对").status_code == 200  # the fresh page's form works
+    assert current(session, "YW-01").status == "verified"
