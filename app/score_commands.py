@@ -191,11 +191,12 @@ def _results_table(rows: list[dict[str, Any]], period: str, tz: ZoneInfo) -> Non
 
 def _records_table(recs: list[dict[str, Any]]) -> None:
     t = Table(title="加分与否决事项")
-    for label in ("编号", "科室", "类别", "代码", "级别", "次数", "说明"):
+    for label in ("编号", "科室", "类别", "代码", "级别", "次数", "说明", "状态"):
         t.add_column(label, overflow="fold")
     for r in recs:
+        status = f"已撤销：{r['revoke_reason']}" if r["revoked_at"] else "有效"
         t.add_row(str(r["id"]), Text(r["department"]), assessment.RECORD_LABELS[r["kind"]], Text(r["code"]),
-                  Text(r["level"] or ""), str(r["count"]), Text(r["note"] or ""))  # fmt: skip
+                  Text(r["level"] or ""), str(r["count"]), Text(r["note"] or ""), Text(status))  # fmt: skip
     console.print(t)
 
 
@@ -214,7 +215,8 @@ def _result_json(r: IndicatorResult, names: dict[str, str]) -> dict[str, Any]:
 def _record_json(r: AssessmentRecord) -> dict[str, Any]:
     return {"id": r.id, "period": r.period, "department": r.department.name, "kind": r.kind,
             "code": r.code, "level": r.level, "count": r.count, "note": r.note,
-            "recorded_at": r.recorded_at.isoformat()}  # fmt: skip
+            "recorded_at": r.recorded_at.isoformat(),
+            "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None, "revoke_reason": r.revoke_reason}  # fmt: skip
 
 
 @score_cli.command("bonus")
@@ -254,6 +256,20 @@ def veto(
         row = assessment.record_veto(s, rules, st.actor(s), st.now(), department=department, code=code,
                                      note=note, period=period)  # fmt: skip
     say(f"已登记否决事项 #{row.id}：{department} {code}")
+
+
+@score_cli.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    record_id: int = typer.Argument(..., help="加分或否决事项的编号（见 score results）"),
+    reason: str = typer.Option(..., "--reason", help="撤销原因"),
+) -> None:
+    """撤销登记错误的加分或否决事项（督查办，须写原因）；记录保留，不再计分。"""
+    st = state(ctx)
+    with st.session() as s:
+        row = assessment.revoke_record(s, st.actor(s), st.now(), record_id, reason=reason)
+    label = assessment.RECORD_LABELS[row.kind]
+    say(f"已撤销{label}事项 #{row.id}：{row.department.name} {row.code}（{row.revoke_reason}）")
 
 
 @score_cli.command("indicators")

@@ -406,8 +406,32 @@ def _record(session: Session, rules: scoring.Rules, actor: Actor, now: dt.dateti
     return row
 
 
+@transaction
+def revoke_record(
+    session: Session, actor: Actor, now: dt.datetime, record_id: int, *, reason: str
+) -> AssessmentRecord:
+    """撤销加分或否决事项 (office): a mistaken record stops counting; it is kept with who, when and why.
+
+    Raises:
+        NotFound: no such record.
+        InvalidInput: no reason, or the record is revoked already.
+    """
+    require(actor, "revoke_assessment")
+    row = session.get(AssessmentRecord, record_id)
+    if row is None:
+        raise NotFound("加分或否决事项", record_id)
+    why = _clean(reason)
+    if why is None:
+        raise InvalidInput("撤销原因", reason, "不能为空")
+    if row.revoked_at is not None:
+        raise InvalidInput("加分或否决事项", record_id, "已撤销")
+    row.revoked_by, row.revoked_at, row.revoke_reason = actor.id, now, why
+    session.flush()
+    return row
+
+
 def records(session: Session, actor: Actor, period: str) -> list[AssessmentRecord]:
-    """The period's bonus and veto records the actor may see, in the order recorded."""
+    """The period's bonus and veto records the actor may see (revoked ones too), in the order recorded."""
     q = select(AssessmentRecord).where(AssessmentRecord.period == period).order_by(AssessmentRecord.id)
     if actor.role not in ROLES_SEEING_ALL:
         q = q.where(AssessmentRecord.department_id == actor.department_id)
@@ -558,7 +582,11 @@ def _verified(session: Session, period: str) -> dict[str, scoring.IndicatorResul
 def _claims(session: Session, period: str) -> dict[str, tuple[list[scoring.BonusClaim], list[str]]]:
     """Per department name: its bonus claims and veto codes, in the order recorded."""
     out: dict[str, tuple[list[scoring.BonusClaim], list[str]]] = {}
-    q = select(AssessmentRecord).where(AssessmentRecord.period == period).order_by(AssessmentRecord.id)
+    q = (
+        select(AssessmentRecord)
+        .where(AssessmentRecord.period == period, AssessmentRecord.revoked_at.is_(None))
+        .order_by(AssessmentRecord.id)
+    )
     for r in session.scalars(q):
         bonuses, vetoes = out.setdefault(r.department.name, ([], []))
         if r.kind == "bonus":

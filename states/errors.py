@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "verify_result": "核验考核结果",
     "reject_result": "退回考核结果",
     "record_assessment": "登记加分或否决事项",
+    "revoke_assessment": "撤销加分或否决事项",
     "compute_scores": "计算并保存考核评分",
     "view_scores": "查看考核评分",
 }

@@ -431,6 +431,10 @@ class AssessmentRecord(Base):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime]
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    """Who withdrew a mistaken record (撤销); a revoked record is kept and no longer counts."""
+    revoked_at: Mapped[dt.datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
     department: Mapped[Department] = relationship(lazy="joined")
 

@@ -35,6 +35,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "verify_result": OFFICE,
     "reject_result": OFFICE,
     "record_assessment": OFFICE,
+    "revoke_assessment": OFFICE,
     "compute_scores": OFFICE,
 }
 

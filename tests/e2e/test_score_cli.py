@@ -99,6 +99,33 @@ def test_explain_prints_every_step(db: Path, rules: Path, capsys: pytest.Capture
     assert lines[-1] == "未保存（--no-record）" and count(db, "scorecards") == 0
 
 
+def test_a_mistaken_veto_is_revoked_with_a_reason_and_stops_counting(
+    db: Path, rules: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    r = ("--rules", str(rules))
+    ok(capsys, "--as", "jxb", "score", "veto", "医务科", "DC-1", *r)
+    ok(capsys, "--as", "jxb", "score", "bonus", "医务科", "JF-BZ", "--level", "省级", *r)
+
+    def card() -> dict[str, object]:
+        cards = json.loads(ok(capsys, "--as", "jxb", "score", "--json", "--no-record", *r))
+        return next(c for c in cards if c["department"] == "医务科")
+
+    assert card()["vetoes"] and card()["bonus"] == "3"
+    code, _, err = run(capsys, "--as", "ywk", "score", "revoke", "1", "--reason", "误登")
+    assert code == 1 and "无权「撤销加分或否决事项」" in err
+    code, _, err = run(capsys, "--as", "jxb", "score", "revoke", "1", "--reason", "  ")
+    assert code == 1 and "撤销原因「  」无效：不能为空" in err
+    out = ok(capsys, "--as", "jxb", "score", "revoke", "1", "--reason", "登记错科室")
+    assert "已撤销否决事项 #1：医务科 DC-1（登记错科室）" in out
+    after = card()
+    assert not after["vetoes"] and after["bonus"] == "3"  # the bonus still counts
+    listed = json.loads(ok(capsys, "--as", "jxb", "score", "results", "--json", *r))["records"]
+    assert [(x["code"], x["revoke_reason"]) for x in listed] == [("DC-1", "登记错科室"), ("JF-BZ", None)]
+    code, _, err = run(capsys, "--as", "jxb", "score", "revoke", "1", "--reason", "再撤一次")
+    assert code == 1 and "已撤销" in err
+    assert "已撤销：登记错科室" in ok(capsys, "--as", "jxb", "score", "results", *r)
+
+
 def test_the_table_names_the_rules_and_saves(
     db: Path, rules: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
