@@ -122,16 +122,24 @@ def test_closure_record_of_a_closed_item(app: App, case: tuple[Org, int, list[in
         write_closure_record(app, second, "html", tmp_path / "open.html")
 
 
-def test_a_report_that_cannot_be_written_is_retried_then_marked_failed_with_the_error(
-    app: App, case: tuple[Org, int, list[int]], tmp_path: Path
-) -> None:
-    o, nid, items = case
+def finished_with_reports_blocked(app: App, case: tuple[Org, int, list[int]], tmp_path: Path) -> Path:
+    """Close and withdraw the notice's two items (a report is queued) with a file where the reports
+    folder should be, so writing the report fails; returns that file."""
+    o, _, items = case
     now = app.clock.now()
     with app.sessions() as s:
         drive(s, app.env, o, items[0], "closed", now)
         service.withdraw(s, app.env, items[1], o.office, now, reason="重复登记")
     blocker = tmp_path / "reports"
     blocker.write_text("a file where the folder should be", encoding="utf-8")
+    return blocker
+
+
+def test_a_report_that_cannot_be_written_is_retried_then_marked_failed_with_the_error(
+    app: App, case: tuple[Org, int, list[int]], tmp_path: Path
+) -> None:
+    nid, now = case[1], app.clock.now()
+    finished_with_reports_blocked(app, case, tmp_path)
     run = run_reports(app, now)
     assert run.retrying == [nid] and run.failed == run.written == []
     assert requests(app) == [(nid, "pending")]
@@ -158,13 +166,8 @@ def test_a_report_that_cannot_be_written_is_retried_then_marked_failed_with_the_
 def test_a_report_that_failed_once_is_written_when_the_disk_is_back(
     app: App, case: tuple[Org, int, list[int]], tmp_path: Path
 ) -> None:
-    o, nid, items = case
-    now = app.clock.now()
-    with app.sessions() as s:
-        drive(s, app.env, o, items[0], "closed", now)
-        service.withdraw(s, app.env, items[1], o.office, now, reason="重复登记")
-    blocker = tmp_path / "reports"
-    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    nid, now = case[1], app.clock.now()
+    blocker = finished_with_reports_blocked(app, case, tmp_path)
     assert run_reports(app, now).retrying == [nid]
     blocker.unlink()
     assert run_reports(app, now + dt.timedelta(minutes=1)).written == [nid]
