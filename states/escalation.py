@@ -38,12 +38,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, String, and_, cast, literal, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from states.calendar import WorkingCalendar
 from states.errors import InvalidInput
 from states.model import Escalation, Item
-from states.outbox import CHANNELS, RECIPIENT_ROLES, Delivery, Notice, enqueue, send_slot
+from states.outbox import CHANNELS, RECIPIENT_ROLES, Delivery, Notice, enqueue, insert_ignoring, send_slot
 
 TARGETS = ("measures_due", "completion_due")
 LEVEL_KINDS = ("reminder", "due_today", "overdue", "supervision", "talk")
@@ -205,7 +204,6 @@ def scan(
         The number of escalations recorded per level.
     """
     due_at = send_slot(now, calendar, policy.delivery)
-    mod = postgresql if conn.dialect.name == "postgresql" else sqlite
     queued: dict[str, int] = {}
     for level, lo, hi in policy.bands():
         count = 0
@@ -217,15 +215,8 @@ def scan(
                 Item.id, literal(target), literal(level.name), column,
                 literal(due_at, Escalation.due_at.type), literal(now, Escalation.created_at.type),
             ).where(case, *in_band) for case in _pending(target)))  # fmt: skip
-            stmt = (
-                mod.insert(Escalation)
-                .from_select(["item_id", "target", "level", "due", "due_at", "created_at"], rows)
-                .on_conflict_do_nothing(index_elements=["item_id", "target", "level", "due"])
-            )
-            if conn.dialect.name == "sqlite":
-                count += conn.execute(stmt).rowcount  # exact on SQLite
-            else:  # psycopg 3 reports -1 for ON CONFLICT DO NOTHING: count what RETURNING gives back
-                count += len(conn.execute(stmt.returning(Escalation.id)).all())
+            count += insert_ignoring(conn, Escalation, ["item_id", "target", "level", "due", "due_at", "created_at"],
+                                     rows, ["item_id", "target", "level", "due"])  # fmt: skip
         queued[level.name] = count
     return ScanResult(day=today, queued=queued, due_at=due_at)
 

@@ -112,13 +112,27 @@ def _recipients(role: str, channel: str, top_leaders: Sequence[str]) -> Select[A
     return q.where(address.is_not(None))
 
 
-def insert_ignore(
-    rows_select: Select[Any] | CompoundSelect[Any], columns: Sequence[str], dialect: str
-) -> Any:
-    """``INSERT INTO outbox (columns) SELECT … ON CONFLICT (key) DO NOTHING`` for the dialect."""
-    mod = postgresql if dialect == "postgresql" else sqlite
-    stmt = mod.insert(OutboxMessage).from_select(list(columns), rows_select)
-    return stmt.on_conflict_do_nothing(index_elements=["key"])
+def insert_ignoring(
+    conn: Connection,
+    model: Any,
+    columns: Sequence[str],
+    rows: Select[Any] | CompoundSelect[Any],
+    keys: Sequence[str],
+) -> int:
+    """``INSERT INTO model (columns) SELECT … ON CONFLICT (keys) DO NOTHING`` for the connection's
+    dialect.
+
+    Returns:
+        How many rows were inserted (existing keys are skipped).
+    """
+    mod = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = (
+        mod.insert(model).from_select(list(columns), rows).on_conflict_do_nothing(index_elements=list(keys))
+    )
+    if conn.dialect.name == "sqlite":
+        return conn.execute(stmt).rowcount  # exact on SQLite; no need to fetch every new id
+    # psycopg 3 reports rowcount -1 for ON CONFLICT DO NOTHING: count what RETURNING gives back
+    return len(conn.execute(stmt.returning(*model.__table__.primary_key.columns)).all())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,11 +177,7 @@ def enqueue(conn: Connection, notice: Notice, delivery: Delivery, due_at: dt.dat
         return 0
     columns = ("key", "kind", "item_id", "target", "due", "recipient_id", "recipient_name", "channel", "address",
                "digest_key", "due_at", "status", "attempts", "data", "created_at")  # fmt: skip
-    stmt = insert_ignore(union_all(*parts), columns, conn.dialect.name)
-    if conn.dialect.name == "sqlite":
-        return conn.execute(stmt).rowcount  # exact on SQLite; no need to fetch every new id
-    # psycopg 3 reports rowcount -1 for ON CONFLICT DO NOTHING: count what RETURNING gives back
-    return len(conn.execute(stmt.returning(OutboxMessage.id)).all())
+    return insert_ignoring(conn, OutboxMessage, columns, union_all(*parts), ["key"])
 
 
 def single_item(item_id: int) -> Any:
@@ -197,6 +207,5 @@ def enqueue_people(conn: Connection, kind: str, key: str, who: ColumnElement[boo
         ).where(who, address.is_not(None))  # fmt: skip
         columns = ("key", "kind", "recipient_id", "recipient_name", "channel", "address", "digest_key", "due_at",
                    "status", "attempts", "data", "created_at")  # fmt: skip
-        stmt = insert_ignore(rows, columns, conn.dialect.name).returning(OutboxMessage.id)
-        inserted += len(conn.execute(stmt).all())
+        inserted += insert_ignoring(conn, OutboxMessage, columns, rows, ["key"])
     return inserted
